@@ -1,0 +1,1 @@
+"""Mobile Member Platform: domain, store, services, api, consumers and the local stack."""

@@ -1,0 +1,1 @@
+"""Consumers: stream, queue and schedule handlers, thin, calling services."""

@@ -1,0 +1,1 @@
+"""The embedded local stack: moto server, bootstrap, event pump, HTTP server, CLI."""
