@@ -1,0 +1,18 @@
+"""Test-wide environment: fake AWS credentials and a local stage, set before any project import."""
+
+import os
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105
+    AWS_SESSION_TOKEN="testing",  # noqa: S105
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
+    MMP_STAGE="test",
+    MMP_TABLE_PREFIX="mmp-test-",
+    MMP_CONTENT_BUCKET="mmp-test-content",
+    POWERTOOLS_METRICS_DISABLED="true",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_LOG_LEVEL="INFO",
+)
+os.environ.pop("MMP_AWS_ENDPOINT", None)
