@@ -51,3 +51,10 @@ def flush() -> None:
         m = metrics()
         if m.metric_set:
             m.flush_metrics()
+
+
+def member_ref(registration_number: str) -> str:
+    """A stable pseudonym for log lines: the number itself (region, join date) never reaches logs."""
+    import hashlib
+
+    return hashlib.sha256(b"mmp-log:" + registration_number.encode()).hexdigest()[:16]

@@ -53,6 +53,7 @@ class Call:
     request: Any
     caller: str | None
     op: Operation | None = None
+    lambda_context: Any = None
     body: Any = None
     query: Any = None
     params: dict = field(default_factory=dict)
@@ -124,7 +125,7 @@ def endpoint(
         OPERATIONS.append(op)
 
         def view(**params: str) -> Response:
-            return run(op, fn, bp.current_request, params)
+            return run(op, fn, bp.current_request, params, bp.lambda_context)
 
         view.__name__ = fn.__name__
         view.__doc__ = fn.__doc__
@@ -134,7 +135,7 @@ def endpoint(
     return decorate
 
 
-def run(op: Operation, fn: Callable[[Call], Any], request: Any, params: dict) -> Response:
+def run(op: Operation, fn: Callable[[Call], Any], request: Any, params: dict, context: Any = None) -> Response:
     """Run one request through parsing, authentication, idempotency and error mapping."""
     try:
         raw = request.raw_body or b""
@@ -145,7 +146,7 @@ def run(op: Operation, fn: Callable[[Call], Any], request: Any, params: dict) ->
             from chalicelib.api.auth import authenticate
 
             caller = authenticate(request.headers.get("authorization"))
-        call = Call(request=request, caller=caller, op=op, params=params)
+        call = Call(request=request, caller=caller, op=op, params=params, lambda_context=context)
         payload = None
         if op.body is not None:
             payload = parse_json(raw)
@@ -241,11 +242,12 @@ def decode_cursor(scope: str, cursor: str | None) -> dict | None:
 # ---- idempotency ---------------------------------------------------------------------------------
 
 _idempotent_runner: Callable | None = None
+_idempotency_config: Any = None
 
 
 def _runner() -> Callable:
     """powertools' idempotent_function over DynamoDB, built on first use (one persistence layer)."""
-    global _idempotent_runner
+    global _idempotent_runner, _idempotency_config
     if _idempotent_runner is None:
         from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,
@@ -269,7 +271,7 @@ def _runner() -> Callable:
         def replayable(request: dict, execute: Callable[[], dict]) -> dict:
             return execute()
 
-        _idempotent_runner = replayable
+        _idempotent_runner, _idempotency_config = replayable, config
     return _idempotent_runner
 
 
@@ -293,8 +295,11 @@ def _replayable(op: Operation, fn: Callable, call: Call, key: str, payload: Any)
 
     request = {"caller": call.caller or "-", "route": f"{op.method} {op.path} {call.params}", "key": key,
                "body": payload}
+    runner = _runner()
+    if call.lambda_context is not None:
+        _idempotency_config.register_lambda_context(call.lambda_context)
     try:
-        stored = _runner()(request=request, execute=execute)
+        stored = runner(request=request, execute=execute)
     except IdempotencyValidationError as exc:
         raise Conflict("this Idempotency-Key was used before with a different body") from exc
     except IdempotencyAlreadyInProgressError as exc:

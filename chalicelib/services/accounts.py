@@ -18,6 +18,7 @@ from chalicelib.domain.members import (
     new_activation_code,
 )
 from chalicelib.domain.orgs import BRANCH_LEVELS
+from chalicelib.observability import logger, member_ref
 from chalicelib.services.authz import require_role
 
 LOGIN_THROTTLE = "login#{}"
@@ -74,6 +75,8 @@ def register_member(caller_number: str, req: NewMember) -> dict:
     number = store.create_with_next_number(
         member, seq_key, ctx.last_sequence, lambda n: hash_activation_code(n, code), expires_at
     )
+    logger.info("member registered", extra={"member": member_ref(number), "region_code": req.region_code,
+                                           "branch_id": ctx.branch.org_id, "by": member_ref(caller_number)})
     return {
         "registration_number": number,
         "activation_code": code,
@@ -108,6 +111,7 @@ def activate(number: str, code: str, password: str) -> dict:
     stored_hash, expires_at, _status = store.activation_state(number)
     if not activation_code_matches(number, code, stored_hash):
         throttle.record_failure(key, now, window)
+        logger.info("activation refused", extra={"member": member_ref(number)})
         raise _bad_code()
     if expires_at is not None and expires_at < now:
         raise ValidationFailed(
@@ -123,6 +127,7 @@ def activate(number: str, code: str, password: str) -> dict:
         raise
     if window:
         throttle.clear(key)
+    logger.info("member activated", extra={"member": member_ref(number)})
     return {"registration_number": number, "status": "active"}
 
 
@@ -142,6 +147,7 @@ def login(number: str, password: str) -> dict:
     now = int(time.time())
     window = throttle.get(key)
     if window and window.locked(now):
+        logger.info("login locked", extra={"member": member_ref(number)})
         raise TooManyRequests(
             "too many wrong passwords for this registration number; try later",
             retry_after=window.retry_after(now),
@@ -149,11 +155,13 @@ def login(number: str, password: str) -> dict:
     try:
         tokens = cognito.password_login(number, password)
     except Unauthenticated:
-        throttle.record_failure(key, now, window)
+        state = throttle.record_failure(key, now, window)
+        logger.info("login failed", extra={"member": member_ref(number), "failures": state.failures})
         raise
     activity.record(number, uuid.uuid4().hex, "login", _now())
     if window and window.failures:
         throttle.clear(key)
+    logger.info("login", extra={"member": member_ref(number)})
     return tokens
 
 

@@ -141,16 +141,18 @@ def create_with_next_number(
         if not lost_race:
             _raise_branch_gone(exc, member)
             raise
-    for _ in range(5):
+    for _ in range(10):
         seq = _claim_sequence(seq_key, region, join_date)
         number = _number(member, seq)
         try:
             _write_member(member, number, code_hash_for(number), expires_at)
             return number
         except TransactWriteError as exc:
-            if is_transaction_conflict(exc):
-                continue  # the number stays claimed by us; a gap is harmless, a duplicate is not
-            _raise_branch_gone(exc, member)
+            codes = cancellation_codes(exc)
+            if codes[-1:] == ["ConditionalCheckFailed"]:
+                _raise_branch_gone(exc, member)
+            if is_transaction_conflict(exc) or codes[:1] == ["ConditionalCheckFailed"]:
+                continue  # the number is taken or contended: claim the next; a gap is harmless, a duplicate is not
             raise
     raise Conflict("registration is busy for this region and day; retry")
 

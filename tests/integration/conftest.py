@@ -106,6 +106,9 @@ def create_user_pool() -> None:
 
 @pytest.fixture(scope="session")
 def aws():
+    from chalicelib.local.isolation import install
+
+    install()
     with mock_aws():
         from chalicelib.config import reset_settings
         from chalicelib.store.clients import reset_clients
