@@ -1,0 +1,108 @@
+"""`mmp`: small tools for the running local stack (`python -m chalicelib.local.cli --help`).
+
+The commands read `admin.json` from the local dir to find the stack, then act on its moto endpoint
+from this process: a scheduled consumer fired here runs the same function the pump would call.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chalicelib.local.bootstrap import local_dir, read_admin_file
+
+app = typer.Typer(name="mmp", help="Tools for the local stack started with `make run`.", no_args_is_help=True)
+schedule_app = typer.Typer(help="Scheduled consumers.", no_args_is_help=True)
+bulletin_app = typer.Typer(help="Bulletins in the content bucket.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(bulletin_app, name="bulletin")
+
+
+def _connect() -> dict[str, Any]:
+    """Point this process at the running local stack, or exit with a hint."""
+    import requests
+
+    from chalicelib.local.env import export_stream_arns, use_saved_stack
+
+    info = read_admin_file()
+    if not info.get("aws_endpoint"):
+        typer.echo(f"no local stack found ({local_dir() / 'admin.json'}): start it with `make run`", err=True)
+        raise typer.Exit(1)
+    try:
+        requests.get(info["aws_endpoint"], timeout=2)
+    except requests.RequestException:
+        typer.echo(f"nothing answers at {info['aws_endpoint']}: is `make run` running?", err=True)
+        raise typer.Exit(1) from None
+    use_saved_stack(info)
+    export_stream_arns()
+    return info
+
+
+def _schedules(chalice_app: Any) -> list[Any]:
+    from chalice.app import ScheduledEventConfig
+
+    return [s for s in chalice_app.event_sources if isinstance(s, ScheduledEventConfig)]
+
+
+@schedule_app.command("list")
+def schedule_list() -> None:
+    """List the scheduled consumers with their expressions and next UTC firing time."""
+    from chalicelib.local.cron import parse_schedule
+    from chalicelib.local.env import load_app
+
+    now = datetime.now(UTC)
+    for config in _schedules(load_app()):
+        expression = config.schedule_expression
+        text = expression if isinstance(expression, str) else expression.to_string()
+        due = parse_schedule(text, anchor=now).next_after(now)
+        typer.echo(f"{config.name}\t{text}\tnext {due.isoformat() if due else 'never'}")
+
+
+@schedule_app.command("fire")
+def schedule_fire(name: Annotated[str, typer.Argument(help="The scheduled consumer's name.")]) -> None:
+    """Fire a scheduled consumer once, now, against the running local stack."""
+    from chalicelib.local.env import load_app
+    from chalicelib.local.pump import fire_schedule
+
+    _connect()
+    chalice_app = load_app()
+    try:
+        result = fire_schedule(chalice_app, name)
+    except KeyError as exc:
+        typer.echo(str(exc.args[0]), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result, default=str) if result is not None else f"fired {name}")
+
+
+@bulletin_app.command("upload")
+def bulletin_upload(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The edition's JSON file.")],
+    scope: Annotated[str, typer.Option(help="`central` or a department's division code.")] = "central",
+) -> None:
+    """Upload an edition file to `bulletins/{scope}/{edition_id}.json` in the local content bucket."""
+    from chalicelib.store.clients import client
+
+    try:
+        edition_id = json.loads(file.read_text(encoding="utf-8"))["edition_id"]
+    except (ValueError, KeyError, TypeError):
+        typer.echo("the file must be JSON with an `edition_id`", err=True)
+        raise typer.Exit(2) from None
+    info = _connect()
+    key = f"bulletins/{scope}/{edition_id}.json"
+    client("s3").put_object(
+        Bucket=info["content_bucket"], Key=key, Body=file.read_bytes(), ContentType="application/json"
+    )
+    typer.echo(f"uploaded s3://{info['content_bucket']}/{key}")
+
+
+def main() -> None:
+    """Entry point of `mmp`."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
