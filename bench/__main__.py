@@ -1,0 +1,54 @@
+"""`python -m bench` (`make bench`): DynamoDB calls and time per API operation, and the cold-start ratio.
+
+Exits 0 whether or not the targets are met (FAIL is printed); 1 when the API or the call counter
+does not work as the bench expects, since then there are no figures to trust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench import env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("-n", type=int, default=50, help="measured runs per operation (default 50)")
+    parser.add_argument("--warmup", type=int, default=5, help="unmeasured runs first (default 5)")
+    parser.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per module (default 5)")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurement")
+    parser.add_argument("--no-api", action="store_true", help="skip the in-process API measurement")
+    args = parser.parse_args(argv)
+
+    env.configure()  # before anything imports project code, boto3 or moto
+    from bench.counting import CallCounter
+
+    counter = CallCounter()
+    counter.install()  # before any botocore client exists
+
+    from bench import report
+    from bench.operations import BenchError
+
+    out = report.console()
+    result = cold = None
+    if not args.no_api:
+        from bench import operations
+
+        try:
+            result = operations.run(counter, n=args.n, warmup=args.warmup)
+        except BenchError as exc:
+            out.print(f"[bold red]bench could not measure:[/] {exc}")
+            return 1
+        report.operations(out, result)
+    if not args.no_cold:
+        from bench import coldstart
+
+        cold = coldstart.measure(args.cold_runs)
+        report.cold_start(out, cold)
+    report.summary(out, result, cold)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

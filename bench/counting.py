@@ -1,0 +1,93 @@
+"""Count AWS API calls (service, operation) with a botocore `before-call` event hook.
+
+Where to hook: botocore copies a session's event handlers into each client when the client is
+created, and PynamoDB builds its own botocore session per thread (`pynamodb.connection.base.
+Connection.session` calls `botocore.session.get_session()`) and one client per model class. A
+handler on boto3's default session would therefore miss every PynamoDB call. `CallCounter.install()`
+wraps `botocore.session.Session.create_client`, so every client made afterwards, by whichever
+session, gets the hook (registered once per client through a `unique_id`).
+
+`before-call` fires once per API call, before botocore's retry loop: a retried call counts once.
+Install before any client exists; the bench checks that a boto3 GetItem and a PynamoDB get both
+count exactly one call before trusting the figures.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+HOOK_ID = "mmp-bench-call-counter"
+
+
+class CallCounter:
+    """Records every API call of every botocore client created after `install()`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, str]] = []
+        self.clients: list[str] = []
+        self._original: Callable | None = None
+
+    def install(self) -> None:
+        import botocore.session
+
+        if self._original is not None:
+            return
+        original = botocore.session.Session.create_client
+        counter = self
+
+        def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            client = original(session, *args, **kwargs)
+            counter.hook(client)
+            return client
+
+        create_client.__wrapped__ = original  # type: ignore[attr-defined]
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+        self._original = original
+
+    def uninstall(self) -> None:
+        import botocore.session
+
+        if self._original is not None:
+            botocore.session.Session.create_client = self._original  # type: ignore[method-assign]
+            self._original = None
+
+    def hook(self, client: Any) -> None:
+        """Count the calls of one (existing) client too."""
+        client.meta.events.register("before-call", self._on_call, unique_id=HOOK_ID)
+        with self._lock:
+            self.clients.append(client.meta.service_model.service_name)
+
+    def _on_call(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls.append((model.service_model.service_name, model.name))
+
+    @contextmanager
+    def window(self) -> Iterator[Counter]:
+        """The calls made inside the `with` block, as a Counter of (service, operation)."""
+        start = len(self.calls)
+        tally: Counter = Counter()
+        try:
+            yield tally
+        finally:
+            with self._lock:
+                tally.update(self.calls[start:])
+
+
+def by_service(tally: Counter, service: str) -> Counter:
+    """Operation -> count for one service (`dynamodb`, `cognito-idp`)."""
+    return Counter({op: n for (svc, op), n in tally.items() if svc == service})
+
+
+def others(tally: Counter, *known: str) -> Counter:
+    """`service:Operation` -> count for the services not in `known`."""
+    return Counter({f"{svc}:{op}": n for (svc, op), n in tally.items() if svc not in known})
+
+
+def describe(ops: Counter) -> str:
+    """`TransactGetItems 1, TransactWriteItems 1` (or `-` for none)."""
+    return ", ".join(f"{op} {n}" for op, n in sorted(ops.items())) or "-"
