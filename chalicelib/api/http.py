@@ -63,7 +63,9 @@ class Call:
         filters = {}
         if self.query is not None:
             filters = {k: v for k, v in self.query.model_dump().items() if k not in ("limit", "cursor")}
-        return json.dumps([self.op.path if self.op else "", self.params, filters], sort_keys=True, default=str)
+        return json.dumps(
+            [self.op.path if self.op else "", self.params, filters], sort_keys=True, default=str
+        )
 
     @property
     def cursor(self) -> dict | None:
@@ -135,7 +137,9 @@ def endpoint(
     return decorate
 
 
-def run(op: Operation, fn: Callable[[Call], Any], request: Any, params: dict, context: Any = None) -> Response:
+def run(
+    op: Operation, fn: Callable[[Call], Any], request: Any, params: dict, context: Any = None
+) -> Response:
     """Run one request through parsing, authentication, idempotency and error mapping."""
     try:
         raw = request.raw_body or b""
@@ -162,7 +166,10 @@ def run(op: Operation, fn: Callable[[Call], Any], request: Any, params: dict, co
     except ValidationError as exc:
         return problems.from_pydantic(exc)
     except Exception as exc:
-        where = [f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in traceback.extract_tb(exc.__traceback__)]
+        where = [
+            f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
+            for f in traceback.extract_tb(exc.__traceback__)
+        ]
         # the exception text may carry data from the request, so only its type and location are logged
         logger.error("unhandled error", extra={"error_type": type(exc).__name__, "where": where[-6:]})
         return problems.problem(500, "an internal error occurred; it has been logged")
@@ -222,7 +229,9 @@ def decode_cursor(scope: str, cursor: str | None) -> dict | None:
     """The key a cursor stands for; 400 for anything that is not a cursor this route gave out."""
     if not cursor:
         return None
-    bad = ValidationFailed("invalid cursor", errors=[{"field": "cursor", "message": "not a cursor from this list"}])
+    bad = ValidationFailed(
+        "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor from this list"}]
+    )
     token, _, mac = cursor.partition(".")
     try:
         payload = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -293,8 +302,12 @@ def _replayable(op: Operation, fn: Callable, call: Call, key: str, payload: Any)
         response = _respond(op, fn(call), call)
         return {"status": response.status_code, "body": json.loads(response.body)}
 
-    request = {"caller": call.caller or "-", "route": f"{op.method} {op.path} {call.params}", "key": key,
-               "body": payload}
+    request = {
+        "caller": call.caller or "-",
+        "route": f"{op.method} {op.path} {call.params}",
+        "key": key,
+        "body": payload,
+    }
     runner = _runner()
     if call.lambda_context is not None:
         _idempotency_config.register_lambda_context(call.lambda_context)

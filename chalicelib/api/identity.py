@@ -10,17 +10,30 @@ from chalicelib.api.http import Call, Created, endpoint
 bp = Blueprint(__name__)
 
 
-@endpoint(bp, "/v1/registration-numbers/{number}", summary="Check a registration number", auth=False,
-          response=s.RegistrationNumberCheck)
+@endpoint(
+    bp,
+    "/v1/registration-numbers/{number}",
+    summary="Check a registration number",
+    auth=False,
+    response=s.RegistrationNumberCheck,
+)
 def check_registration_number(call: Call) -> dict:
     from chalicelib.domain.registration import check
 
     return check(call.params["number"])
 
 
-@endpoint(bp, "/v1/members", "POST", summary="Register a member into a branch (staff above it)",
-          body=s.CreateMember, response=s.MemberCreated, status=201, idempotent=True,
-          errors=(400, 401, 403, 409))
+@endpoint(
+    bp,
+    "/v1/members",
+    "POST",
+    summary="Register a member into a branch (staff above it)",
+    body=s.CreateMember,
+    response=s.MemberCreated,
+    status=201,
+    idempotent=True,
+    errors=(400, 401, 403, 409),
+)
 def register_member(call: Call) -> Created:
     from chalicelib.observability import count
     from chalicelib.services.accounts import NewMember, register_member
@@ -31,8 +44,16 @@ def register_member(call: Call) -> Created:
     return Created(result)
 
 
-@endpoint(bp, "/v1/auth/activate", "POST", summary="Activate an account with the one-time code", auth=False,
-          body=s.Activate, response=s.Activated, errors=(400, 429))
+@endpoint(
+    bp,
+    "/v1/auth/activate",
+    "POST",
+    summary="Activate an account with the one-time code",
+    auth=False,
+    body=s.Activate,
+    response=s.Activated,
+    errors=(400, 429),
+)
 def activate(call: Call) -> dict:
     from chalicelib.services.accounts import activate
 
@@ -40,8 +61,16 @@ def activate(call: Call) -> dict:
     return activate(b.registration_number.upper(), b.activation_code, b.password)
 
 
-@endpoint(bp, "/v1/auth/login", "POST", summary="Sign in; counts as a login activity", auth=False,
-          body=s.Login, response=s.Tokens, errors=(400, 401, 429))
+@endpoint(
+    bp,
+    "/v1/auth/login",
+    "POST",
+    summary="Sign in; counts as a login activity",
+    auth=False,
+    body=s.Login,
+    response=s.Tokens,
+    errors=(400, 401, 429),
+)
 def login(call: Call) -> dict:
     from chalicelib.observability import count
     from chalicelib.services.accounts import login
@@ -52,8 +81,16 @@ def login(call: Call) -> dict:
     return tokens
 
 
-@endpoint(bp, "/v1/auth/refresh", "POST", summary="A new access token from a refresh token", auth=False,
-          body=s.Refresh, response=s.Tokens, errors=(400, 401))
+@endpoint(
+    bp,
+    "/v1/auth/refresh",
+    "POST",
+    summary="A new access token from a refresh token",
+    auth=False,
+    body=s.Refresh,
+    response=s.Tokens,
+    errors=(400, 401),
+)
 def refresh(call: Call) -> dict:
     from chalicelib.services.accounts import refresh
 
@@ -67,8 +104,13 @@ def me(call: Call) -> dict:
     return me(call.caller)
 
 
-@endpoint(bp, "/v1/members/{number}", summary="A member (themself, or staff over their branches)",
-          response=s.MemberView, errors=(401, 404))
+@endpoint(
+    bp,
+    "/v1/members/{number}",
+    summary="A member (themself, or staff over their branches)",
+    response=s.MemberView,
+    errors=(401, 404),
+)
 def get_member(call: Call) -> dict:
     from chalicelib.services.accounts import get_member
 

@@ -80,8 +80,12 @@ def _with_etag(request: Any, response: Response) -> Response:
     response.headers["ETag"] = etag
     response.headers.setdefault("Cache-Control", "private, no-cache")
     wanted = request.headers.get("if-none-match")
-    if wanted and (wanted.strip() == "*" or etag in {t.strip().removeprefix("W/") for t in wanted.split(",")}):
-        return Response(body="", status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
+    if wanted and (
+        wanted.strip() == "*" or etag in {t.strip().removeprefix("W/") for t in wanted.split(",")}
+    ):
+        return Response(
+            body="", status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"}
+        )
     return response
 
 
@@ -97,5 +101,6 @@ def _gzip(response: Response) -> Response:
     body = _body_bytes(response)
     headers = dict(response.headers)
     headers["Content-Encoding"] = "gzip"
-    return EncodedResponse(body=gzip.compress(body, compresslevel=6, mtime=0), status_code=response.status_code,
-                           headers=headers)
+    return EncodedResponse(
+        body=gzip.compress(body, compresslevel=6, mtime=0), status_code=response.status_code, headers=headers
+    )

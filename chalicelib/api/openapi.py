@@ -12,8 +12,15 @@ from chalicelib.api.http import OPERATIONS, Call, Operation, endpoint
 bp = Blueprint(__name__)
 
 _PARAM = re.compile(r"{(\w+)}")
-_ERROR_TEXT = {400: "Invalid request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found",
-               409: "Conflict", 413: "Payload too large", 429: "Too many requests"}
+_ERROR_TEXT = {
+    400: "Invalid request",
+    401: "Unauthenticated",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Payload too large",
+    429: "Too many requests",
+}
 
 
 @endpoint(bp, "/v1/openapi.json", summary="This API's OpenAPI 3 description", auth=False)
@@ -74,11 +81,18 @@ def _operation(op: Operation) -> dict:
             prop = {k: v for k, v in prop.items() if k != "title"}
             if "anyOf" in prop:  # Optional[X]: a query parameter is either absent or an X
                 prop = next((p for p in prop["anyOf"] if p.get("type") != "null"), {"type": "string"})
-            params.append({"name": name, "in": "query", "required": name in schema.get("required", []),
-                           "schema": prop})
+            params.append(
+                {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
+            )
     if op.idempotent:
-        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                       "schema": {"type": "string", "minLength": 1, "maxLength": 64}})
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+            }
+        )
     out: dict = {
         "operationId": op.name,
         "summary": op.summary,
@@ -87,7 +101,9 @@ def _operation(op: Operation) -> dict:
         "responses": {
             str(op.status): {
                 "description": "OK" if op.status < 300 else "Created",
-                "content": {"application/json": {"schema": _ref(op.response) if op.response else {"type": "object"}}},
+                "content": {
+                    "application/json": {"schema": _ref(op.response) if op.response else {"type": "object"}}
+                },
             }
         },
     }

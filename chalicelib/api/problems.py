@@ -24,8 +24,14 @@ TITLES = {
 }
 
 
-def problem(status: int, detail: str, *, title: str | None = None, errors: list | None = None,
-            headers: dict | None = None) -> Response:
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: list | None = None,
+    headers: dict | None = None,
+) -> Response:
     """A problem+json response."""
     body = {
         "type": "about:blank",

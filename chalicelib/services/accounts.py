@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from chalicelib.domain import divisions
 from chalicelib.domain.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
@@ -26,7 +27,7 @@ ACTIVATE_THROTTLE = "activate#{}"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,19 @@ def register_member(caller_number: str, req: NewMember) -> dict:
     number = store.create_with_next_number(
         member, seq_key, ctx.last_sequence, lambda n: hash_activation_code(n, code), expires_at
     )
-    logger.info("member registered", extra={"member": member_ref(number), "region_code": req.region_code,
-                                           "branch_id": ctx.branch.org_id, "by": member_ref(caller_number)})
+    logger.info(
+        "member registered",
+        extra={
+            "member": member_ref(number),
+            "region_code": req.region_code,
+            "branch_id": ctx.branch.org_id,
+            "by": member_ref(caller_number),
+        },
+    )
     return {
         "registration_number": number,
         "activation_code": code,
-        "activation_expires_at": datetime.fromtimestamp(expires_at, timezone.utc).isoformat(),
+        "activation_expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat(),
         "home_branch": ctx.branch.org_id,
     }
 
@@ -89,7 +97,7 @@ def _check_new_member(req: NewMember) -> None:
     errors = []
     if not divisions.is_current_county(req.region_code):
         errors.append({"field": "region_code", "message": "not a current county-level division code"})
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     if req.join_date > today:
         errors.append({"field": "join_date", "message": "is in the future"})
     if req.join_date.year < 1900:
@@ -107,23 +115,25 @@ def activate(number: str, code: str, password: str) -> dict:
     now = int(time.time())
     window = throttle.get(key)
     if window and window.locked(now):
-        raise TooManyRequests("too many wrong activation codes; try later", retry_after=window.retry_after(now))
-    stored_hash, expires_at, _status = store.activation_state(number)
-    if not activation_code_matches(number, code, stored_hash):
+        raise TooManyRequests(
+            "too many wrong activation codes; try later", retry_after=window.retry_after(now)
+        )
+    code_hash = hash_activation_code(number, code)
+    if not store.claim_activation(number, code_hash, _now().isoformat(timespec="seconds"), now=now):
+        # the one conditional write failed: read once to tell an expired code from a wrong one
+        stored_hash, expires_at, _status = store.activation_state(number)
+        if activation_code_matches(number, code, stored_hash) and expires_at is not None and expires_at < now:
+            raise ValidationFailed(
+                "the activation code has expired; ask your branch for a new one",
+                errors=[{"field": "activation_code", "message": "expired"}],
+            )
         throttle.record_failure(key, now, window)
         logger.info("activation refused", extra={"member": member_ref(number)})
         raise _bad_code()
-    if expires_at is not None and expires_at < now:
-        raise ValidationFailed(
-            "the activation code has expired; ask your branch for a new one",
-            errors=[{"field": "activation_code", "message": "expired"}],
-        )
-    if not store.claim_activation(number, stored_hash, _now().isoformat(timespec="seconds")):
-        raise _bad_code()  # used a moment ago by a concurrent request
     try:
         cognito.create_account(number, password)
     except Exception:
-        store.restore_activation(number, stored_hash, expires_at or now + ACTIVATION_TTL_SECONDS)
+        store.restore_activation(number, code_hash, now + ACTIVATION_TTL_SECONDS)
         raise
     if window:
         throttle.clear(key)
@@ -206,7 +216,7 @@ def bootstrap_administrator(password: str, region_code: str = "110101", join_dat
     central = org_store.get(divisions.CENTRAL_ORG_ID)
     if central is None:
         raise Conflict("seed the departments first")
-    join = join_date or datetime.now(timezone.utc).date()
+    join = join_date or datetime.now(UTC).date()
     seq_key = f"{region_code}#{join.strftime('%Y%m%d')}"
     admin_branch = _admin_branch(central)
     code = new_activation_code()
@@ -238,7 +248,6 @@ def bootstrap_administrator(password: str, region_code: str = "110101", join_dat
 
 def _admin_branch(central):
     """The branch of the central department's own staff, created once."""
-    from chalicelib.domain.errors import Conflict as _Conflict
     from chalicelib.domain.orgs import Org
     from chalicelib.store import orgs as org_store
 
@@ -255,8 +264,6 @@ def _admin_branch(central):
         path=(*central.path, branch_id),
         created_at=_now().isoformat(timespec="seconds"),
     )
-    try:
+    with contextlib.suppress(Conflict):  # created by a concurrent bootstrap: the same branch
         org_store.create(branch, created_by="bootstrap")
-    except _Conflict:
-        pass
     return branch

@@ -19,5 +19,7 @@ def require_role(caller: Member | None, org: Org | None, wanted: Iterable[str], 
     if org is None:
         raise NotFound("no such org")
     if caller is None or not roles.holds(caller.roles, org.path, wanted):
-        raise Forbidden(f"you may not {action} here: it needs the role {' or '.join(wanted)} on this org or above")
+        raise Forbidden(
+            f"you may not {action} here: it needs the role {' or '.join(wanted)} on this org or above"
+        )
     return org

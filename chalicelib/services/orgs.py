@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.domain import divisions, roles
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
@@ -12,7 +12,7 @@ from chalicelib.services.authz import require_role
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def get_org(org_id: str) -> dict:
@@ -47,7 +47,9 @@ def create_branch(caller_number: str, name: str, parent_id: str) -> dict:
 
     caller, parent = members.get_with_org(caller_number, parent_id)
     if parent is None:
-        raise ValidationFailed("unknown parent", errors=[{"field": "parent_id", "message": f"no org {parent_id}"}])
+        raise ValidationFailed(
+            "unknown parent", errors=[{"field": "parent_id", "message": f"no org {parent_id}"}]
+        )
     require_role(caller, parent, ["staff"], "create branches")
     check_branch_parent(parent)
     org_id = new_branch_id()
@@ -72,7 +74,9 @@ def grant_role(caller_number: str, org_id: str, number: str, role: str) -> dict:
     require_role(caller, org, ["staff"], "grant roles")
     roles.check_role_for_level(role, org.level)
     try:
-        members.grant_role(org_id, number, roles.role_key(role, org_id), f"{role}#{number}", caller_number, _now())
+        members.grant_role(
+            org_id, number, roles.role_key(role, org_id), f"{role}#{number}", caller_number, _now()
+        )
     except NotFound as exc:
         raise ValidationFailed(
             "unknown member", errors=[{"field": "registration_number", "message": "no such member"}]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import Unauthenticated, ValidationFailed
 from chalicelib.store.clients import client
@@ -13,10 +15,9 @@ def create_account(number: str, password: str) -> None:
     """Create (or re-create after a crash) the account with a permanent password."""
     idp = client("cognito-idp")
     pool = get_settings().user_pool_id
-    try:
+    # a previous activation may have died between the two calls: then finish it
+    with contextlib.suppress(idp.exceptions.UsernameExistsException):
         idp.admin_create_user(UserPoolId=pool, Username=number, MessageAction="SUPPRESS")
-    except idp.exceptions.UsernameExistsException:
-        pass  # a previous activation died between the two calls: finish it
     try:
         idp.admin_set_user_password(UserPoolId=pool, Username=number, Password=password, Permanent=True)
     except idp.exceptions.InvalidPasswordException as exc:

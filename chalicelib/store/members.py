@@ -132,12 +132,21 @@ def create_with_next_number(
     )
     try:
         _write_member(
-            member, number, code_hash_for(number), expires_at, seq_key=seq_key, seq=seq, seq_condition=seq_condition
+            member,
+            number,
+            code_hash_for(number),
+            expires_at,
+            seq_key=seq_key,
+            seq=seq,
+            seq_condition=seq_condition,
         )
         return number
     except TransactWriteError as exc:
         codes = cancellation_codes(exc)
-        lost_race = codes[:1] in (["ConditionalCheckFailed"], ["TransactionConflict"]) or is_transaction_conflict(exc)
+        lost_race = codes[:1] in (
+            ["ConditionalCheckFailed"],
+            ["TransactionConflict"],
+        ) or is_transaction_conflict(exc)
         if not lost_race:
             _raise_branch_gone(exc, member)
             raise
@@ -152,7 +161,7 @@ def create_with_next_number(
             if codes[-1:] == ["ConditionalCheckFailed"]:
                 _raise_branch_gone(exc, member)
             if is_transaction_conflict(exc) or codes[:1] == ["ConditionalCheckFailed"]:
-                continue  # the number is taken or contended: claim the next; a gap is harmless, a duplicate is not
+                continue  # number taken or contended: claim the next (a gap is harmless, a duplicate not)
             raise
     raise Conflict("registration is busy for this region and day; retry")
 
@@ -199,8 +208,14 @@ def _raise_branch_gone(exc: PynamoDBException, member: Member) -> None:
         raise NotFound(f"branch {member.home_branch_id} no longer exists") from exc
 
 
-def claim_activation(number: str, code_hash: str, activated_at: str) -> bool:
-    """Mark the member active if the stored code hash is still `code_hash` (each code works once)."""
+def claim_activation(number: str, code_hash: str, activated_at: str, now: int | None = None) -> bool:
+    """Mark the member active if the stored code hash is still `code_hash` (each code works once).
+
+    With `now`, the code must also not have expired by then.
+    """
+    condition = models.Member.activation_code_hash == code_hash
+    if now is not None:
+        condition &= models.Member.activation_expires_at >= now
     try:
         models.Member(number).update(
             actions=[
@@ -209,7 +224,7 @@ def claim_activation(number: str, code_hash: str, activated_at: str) -> bool:
                 models.Member.activation_code_hash.remove(),
                 models.Member.activation_expires_at.remove(),
             ],
-            condition=models.Member.activation_code_hash == code_hash,
+            condition=condition,
             add_version_condition=False,
         )
     except UpdateError as exc:

@@ -34,14 +34,21 @@ class Platform:
         return resp.json_body["access_token"]
 
     def new_branch(self, parent_id="div-110105", token=None, name=None):
-        resp = self.post("/v1/orgs", {"name": name or f"branch {secrets.token_hex(3)}", "parent_id": parent_id},
-                         token or self.admin_token)
+        resp = self.post(
+            "/v1/orgs",
+            {"name": name or f"branch {secrets.token_hex(3)}", "parent_id": parent_id},
+            token or self.admin_token,
+        )
         assert resp.status_code == 201, resp.body
         return resp.json_body["org_id"]
 
     def register(self, branch_id, token=None, region_code="110105", join_date=None, name="张三", phone=None):
-        body = {"name": name, "region_code": region_code, "join_date": (join_date or date(2020, 7, 1)).isoformat(),
-                "branch_id": branch_id}
+        body = {
+            "name": name,
+            "region_code": region_code,
+            "join_date": (join_date or date(2020, 7, 1)).isoformat(),
+            "branch_id": branch_id,
+        }
         if phone:
             body["phone"] = phone
         resp = self.post("/v1/members", body, token or self.admin_token)
@@ -53,14 +60,23 @@ class Platform:
         branch_id = branch_id or self.new_branch()
         created = self.register(branch_id, **kw)
         number = created["registration_number"]
-        resp = self.post("/v1/auth/activate", {"registration_number": number,
-                                               "activation_code": created["activation_code"], "password": password})
+        resp = self.post(
+            "/v1/auth/activate",
+            {
+                "registration_number": number,
+                "activation_code": created["activation_code"],
+                "password": password,
+            },
+        )
         assert resp.status_code == 200, resp.body
         return number, self.login(number, password)
 
     def grant(self, org_id, number, role="staff", token=None):
-        resp = self.post(f"/v1/orgs/{org_id}/roles", {"registration_number": number, "role": role},
-                         token or self.admin_token)
+        resp = self.post(
+            f"/v1/orgs/{org_id}/roles",
+            {"registration_number": number, "role": role},
+            token or self.admin_token,
+        )
         assert resp.status_code == 201, resp.body
 
 
@@ -89,19 +105,29 @@ def create_user_pool() -> None:
     idp = boto3.client("cognito-idp")
     pool = idp.create_user_pool(
         PoolName="mmp-test",
-        Policies={"PasswordPolicy": {"MinimumLength": 10, "RequireUppercase": False, "RequireLowercase": False,
-                                     "RequireNumbers": False, "RequireSymbols": False}},
+        Policies={
+            "PasswordPolicy": {
+                "MinimumLength": 10,
+                "RequireUppercase": False,
+                "RequireLowercase": False,
+                "RequireNumbers": False,
+                "RequireSymbols": False,
+            }
+        },
     )["UserPool"]["Id"]
     client_id = idp.create_user_pool_client(
-        UserPoolId=pool, ClientName="mobile", GenerateSecret=False,
+        UserPoolId=pool,
+        ClientName="mobile",
+        GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     import moto.cognitoidp
 
     os.environ["MMP_USER_POOL_ID"] = pool
     os.environ["MMP_USER_POOL_CLIENT_ID"] = client_id
-    os.environ["MMP_JWKS_FILE"] = os.path.join(os.path.dirname(moto.cognitoidp.__file__), "resources",
-                                               "jwks-public.json.gz")
+    os.environ["MMP_JWKS_FILE"] = os.path.join(
+        os.path.dirname(moto.cognitoidp.__file__), "resources", "jwks-public.json.gz"
+    )
 
 
 @pytest.fixture(scope="session")

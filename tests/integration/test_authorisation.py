@@ -8,7 +8,11 @@ from tests.integration.test_conventions import assert_problem
 ROUTES = [
     ("GET", "/v1/members/me", None),
     ("GET", "/v1/members/{member}", None),
-    ("POST", "/v1/members", {"name": "x", "region_code": "110105", "join_date": "2020-01-01", "branch_id": "{branch}"}),
+    (
+        "POST",
+        "/v1/members",
+        {"name": "x", "region_code": "110105", "join_date": "2020-01-01", "branch_id": "{branch}"},
+    ),
     ("GET", "/v1/orgs/div-110105", None),
     ("GET", "/v1/orgs?parent_id=central", None),
     ("POST", "/v1/orgs", {"name": "b", "parent_id": "div-110105"}),
@@ -16,8 +20,13 @@ ROUTES = [
     ("GET", "/v1/orgs/div-110105/roles", None),
     ("DELETE", "/v1/orgs/div-110105/roles/{member}/staff", None),
 ]
-PUBLIC = {("GET", "/v1/openapi.json"), ("GET", "/v1/registration-numbers/{number}"), ("POST", "/v1/auth/login"),
-          ("POST", "/v1/auth/activate"), ("POST", "/v1/auth/refresh")}
+PUBLIC = {
+    ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/registration-numbers/{number}"),
+    ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/activate"),
+    ("POST", "/v1/auth/refresh"),
+}
 # routes any signed-in member may use
 MEMBER_ROUTES = {"/v1/members/me", "/v1/orgs/div-110105", "/v1/orgs?parent_id=central"}
 
@@ -53,8 +62,16 @@ def test_every_declared_route_is_in_this_matrix(platform):
     from chalicelib.api.http import OPERATIONS
 
     declared = {(op.method, op.path) for op in OPERATIONS}
-    covered = {(m, p.split("?")[0].replace("div-110105", "{org_id}").replace("{member}", "{number}")
-                .replace("/staff", "/{role}")) for m, p, _ in ROUTES}
+    covered = {
+        (
+            m,
+            p.split("?")[0]
+            .replace("div-110105", "{org_id}")
+            .replace("{member}", "{number}")
+            .replace("/staff", "/{role}"),
+        )
+        for m, p, _ in ROUTES
+    }
     assert declared - PUBLIC <= covered | {("GET", "/v1/members/{number}")}
 
 
@@ -94,8 +111,9 @@ def test_roles_can_be_granted_listed_and_taken_back(platform):
     assert {"org_id": branch, "role": "secretary"} in me["roles"]
     listed = platform.get(f"/v1/orgs/{branch}/roles", platform.admin_token).json_body["items"]
     assert [(g["registration_number"], g["role"]) for g in listed] == [(number, "secretary")]
-    again = platform.post(f"/v1/orgs/{branch}/roles", {"registration_number": number, "role": "secretary"},
-                          platform.admin_token)
+    again = platform.post(
+        f"/v1/orgs/{branch}/roles", {"registration_number": number, "role": "secretary"}, platform.admin_token
+    )
     assert_problem(again, 409)
     gone = platform.delete(f"/v1/orgs/{branch}/roles/{number}/secretary", platform.admin_token)
     assert gone.status_code == 200, gone.body
@@ -105,8 +123,11 @@ def test_roles_can_be_granted_listed_and_taken_back(platform):
 
 def test_roles_that_mean_nothing_on_a_level_are_refused(platform):
     number, _ = platform.new_member()
-    resp = platform.post("/v1/orgs/div-110105/roles", {"registration_number": number, "role": "secretary"},
-                         platform.admin_token)
+    resp = platform.post(
+        "/v1/orgs/div-110105/roles",
+        {"registration_number": number, "role": "secretary"},
+        platform.admin_token,
+    )
     assert_problem(resp, 400)
 
 

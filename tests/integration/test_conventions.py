@@ -9,14 +9,25 @@ def assert_problem(resp, status):
     assert resp.status_code == status, resp.body
     assert resp.headers["Content-Type"].startswith("application/problem+json")
     body = json.loads(resp.body)
-    assert body["status"] == status and body["title"] and "detail" in body and isinstance(body["errors"], list)
+    assert (
+        body["status"] == status and body["title"] and "detail" in body and isinstance(body["errors"], list)
+    )
     return body
 
 
 def test_unknown_json_field_is_rejected_with_a_field_error(platform):
     branch = platform.new_branch()
-    resp = platform.post("/v1/members", {"name": "x", "region_code": "110105", "join_date": "2020-01-01",
-                                         "branch_id": branch, "nickname": "y"}, platform.admin_token)
+    resp = platform.post(
+        "/v1/members",
+        {
+            "name": "x",
+            "region_code": "110105",
+            "join_date": "2020-01-01",
+            "branch_id": branch,
+            "nickname": "y",
+        },
+        platform.admin_token,
+    )
     body = assert_problem(resp, 400)
     assert any(e["field"] == "nickname" for e in body["errors"])
 
@@ -94,7 +105,9 @@ def test_idempotency_key_replays_first_response_without_second_effect(platform):
     assert first.status_code == second.status_code == 201
     assert first.json_body == second.json_body
     assert second.headers.get("Idempotent-Replayed") == "true"
-    other = platform.post("/v1/orgs", {**body, "name": "different"}, platform.admin_token, {"Idempotency-Key": key})
+    other = platform.post(
+        "/v1/orgs", {**body, "name": "different"}, platform.admin_token, {"Idempotency-Key": key}
+    )
     assert_problem(other, 409)
 
 
@@ -109,8 +122,12 @@ def test_idempotent_registration_creates_one_member(platform):
 
 
 def test_idempotency_key_too_long_is_400(platform):
-    resp = platform.post("/v1/orgs", {"name": "b", "parent_id": "div-110105"}, platform.admin_token,
-                         {"Idempotency-Key": "k" * 65})
+    resp = platform.post(
+        "/v1/orgs",
+        {"name": "b", "parent_id": "div-110105"},
+        platform.admin_token,
+        {"Idempotency-Key": "k" * 65},
+    )
     assert_problem(resp, 400)
 
 

@@ -8,8 +8,12 @@ from tests.integration.test_conventions import assert_problem
 
 def test_registration_number_check_is_public_and_explains(platform):
     ok = platform.get("/v1/registration-numbers/11010519491231002X").json_body
-    assert ok == {"number": "11010519491231002X", "valid": True, "region_code": "110105",
-                  "join_date": "1949-12-31"} or (ok["valid"] and ok["region_code"] == "110105")
+    assert ok == {
+        "number": "11010519491231002X",
+        "valid": True,
+        "region_code": "110105",
+        "join_date": "1949-12-31",
+    } or (ok["valid"] and ok["region_code"] == "110105")
     bad = platform.get("/v1/registration-numbers/110105194912310021").json_body
     assert bad["valid"] is False and bad["reason"] == "check_character"
     short = platform.get("/v1/registration-numbers/123").json_body
@@ -28,16 +32,22 @@ def test_registered_numbers_are_valid_and_sequential(platform):
 
 def test_region_code_must_be_a_current_county(platform):
     branch = platform.new_branch()
-    resp = platform.post("/v1/members", {"name": "x", "region_code": "110103", "join_date": "2020-01-01",
-                                         "branch_id": branch}, platform.admin_token)
+    resp = platform.post(
+        "/v1/members",
+        {"name": "x", "region_code": "110103", "join_date": "2020-01-01", "branch_id": branch},
+        platform.admin_token,
+    )
     body = assert_problem(resp, 400)
     assert body["errors"][0]["field"] == "region_code"
 
 
 def test_future_join_date_is_rejected(platform):
     branch = platform.new_branch()
-    resp = platform.post("/v1/members", {"name": "x", "region_code": "110105", "join_date": "2999-01-01",
-                                         "branch_id": branch}, platform.admin_token)
+    resp = platform.post(
+        "/v1/members",
+        {"name": "x", "region_code": "110105", "join_date": "2999-01-01", "branch_id": branch},
+        platform.admin_token,
+    )
     assert_problem(resp, 400)
 
 
@@ -48,8 +58,11 @@ def test_the_1000th_member_of_a_region_and_day_gets_409(platform):
     models.Sequence("110106#20180102", last=998).save()
     last = platform.register(branch, region_code="110106", join_date=date(2018, 1, 2))
     assert last["registration_number"][14:17] == "999"
-    resp = platform.post("/v1/members", {"name": "x", "region_code": "110106", "join_date": "2018-01-02",
-                                         "branch_id": branch}, platform.admin_token)
+    resp = platform.post(
+        "/v1/members",
+        {"name": "x", "region_code": "110106", "join_date": "2018-01-02", "branch_id": branch},
+        platform.admin_token,
+    )
     body = assert_problem(resp, 409)
     assert "110106" in body["detail"] and "999" in body["detail"]
 
@@ -58,14 +71,19 @@ def test_activation_code_works_once_and_short_passwords_are_refused(platform):
     branch = platform.new_branch()
     created = platform.register(branch)
     number, code = created["registration_number"], created["activation_code"]
-    short = platform.post("/v1/auth/activate", {"registration_number": number, "activation_code": code,
-                                                "password": "short"})
+    short = platform.post(
+        "/v1/auth/activate", {"registration_number": number, "activation_code": code, "password": "short"}
+    )
     assert_problem(short, 400)
-    ok = platform.post("/v1/auth/activate", {"registration_number": number, "activation_code": code,
-                                             "password": "first password"})
+    ok = platform.post(
+        "/v1/auth/activate",
+        {"registration_number": number, "activation_code": code, "password": "first password"},
+    )
     assert ok.status_code == 200
-    again = platform.post("/v1/auth/activate", {"registration_number": number, "activation_code": code,
-                                                "password": "second password"})
+    again = platform.post(
+        "/v1/auth/activate",
+        {"registration_number": number, "activation_code": code, "password": "second password"},
+    )
     assert_problem(again, 400)
     assert platform.login(number, "first password")
 
@@ -86,9 +104,14 @@ def test_expired_activation_code_is_refused(platform):
     created = platform.register(platform.new_branch())
     item = models.Member.get(created["registration_number"])
     item.update(actions=[models.Member.activation_expires_at.set(1)], add_version_condition=False)
-    resp = platform.post("/v1/auth/activate", {"registration_number": created["registration_number"],
-                                               "activation_code": created["activation_code"],
-                                               "password": "long enough pw"})
+    resp = platform.post(
+        "/v1/auth/activate",
+        {
+            "registration_number": created["registration_number"],
+            "activation_code": created["activation_code"],
+            "password": "long enough pw",
+        },
+    )
     body = assert_problem(resp, 400)
     assert "expired" in body["detail"]
 
@@ -96,8 +119,9 @@ def test_expired_activation_code_is_refused(platform):
 def test_wrong_password_and_unknown_number_get_the_same_401(platform):
     number, _ = platform.new_member()
     wrong = platform.post("/v1/auth/login", {"registration_number": number, "password": "not the password"})
-    unknown = platform.post("/v1/auth/login", {"registration_number": "11010520200701999X",
-                                               "password": "not the password"})
+    unknown = platform.post(
+        "/v1/auth/login", {"registration_number": "11010520200701999X", "password": "not the password"}
+    )
     a, b = assert_problem(wrong, 401), assert_problem(unknown, 401)
     assert a["detail"] == b["detail"]
 
@@ -107,7 +131,9 @@ def test_ten_wrong_passwords_lock_the_number_for_fifteen_minutes(platform):
     for _ in range(10):
         resp = platform.post("/v1/auth/login", {"registration_number": number, "password": "wrong password"})
         assert resp.status_code == 401
-    locked = platform.post("/v1/auth/login", {"registration_number": number, "password": "the right password"})
+    locked = platform.post(
+        "/v1/auth/login", {"registration_number": number, "password": "the right password"}
+    )
     assert_problem(locked, 429)
     assert 800 <= int(locked.headers["Retry-After"]) <= 900
 
@@ -122,8 +148,9 @@ def test_successful_login_writes_a_login_activity(platform):
 
 def test_refresh_gives_a_working_access_token(platform):
     number, _ = platform.new_member(password="refresh me please")
-    tokens = platform.post("/v1/auth/login", {"registration_number": number,
-                                              "password": "refresh me please"}).json_body
+    tokens = platform.post(
+        "/v1/auth/login", {"registration_number": number, "password": "refresh me please"}
+    ).json_body
     resp = platform.post("/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})
     assert resp.status_code == 200, resp.body
     me = platform.get("/v1/members/me", resp.json_body["access_token"])

@@ -28,10 +28,13 @@ def test_a_full_walkthrough_logs_no_personal_data(platform, all_logs):
     branch = platform.new_branch()
     created = platform.register(branch, name=secret_name, phone=phone)
     number, code = created["registration_number"], created["activation_code"]
-    platform.post("/v1/auth/activate", {"registration_number": number, "activation_code": "WRONG-CODE-0000",
-                                        "password": password})
-    platform.post("/v1/auth/activate", {"registration_number": number, "activation_code": code,
-                                        "password": password})
+    platform.post(
+        "/v1/auth/activate",
+        {"registration_number": number, "activation_code": "WRONG-CODE-0000", "password": password},
+    )
+    platform.post(
+        "/v1/auth/activate", {"registration_number": number, "activation_code": code, "password": password}
+    )
     platform.post("/v1/auth/login", {"registration_number": number, "password": "wrong password here"})
     tokens = platform.post("/v1/auth/login", {"registration_number": number, "password": password}).json_body
     platform.get("/v1/members/me", tokens["access_token"])
@@ -40,6 +43,14 @@ def test_a_full_walkthrough_logs_no_personal_data(platform, all_logs):
 
     text = all_logs.getvalue()
     assert "member registered" in text and "login" in text  # the walk-through was logged at all
-    for secret in (secret_name, phone, password, code, code.replace("-", ""), number,
-                   tokens["access_token"][:40], tokens["refresh_token"][:40]):
+    for secret in (
+        secret_name,
+        phone,
+        password,
+        code,
+        code.replace("-", ""),
+        number,
+        tokens["access_token"][:40],
+        tokens["refresh_token"][:40],
+    ):
         assert secret not in text, f"personal data in logs: {secret[:6]}..."

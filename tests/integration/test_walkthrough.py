@@ -7,9 +7,14 @@ def test_admin_registers_member_who_activates_and_reads_own_record(platform):
     number = created["registration_number"]
     assert len(number) == 18 and number.startswith("11010520200701")
 
-    resp = platform.post("/v1/auth/activate", {"registration_number": number,
-                                               "activation_code": created["activation_code"],
-                                               "password": "a long enough password"})
+    resp = platform.post(
+        "/v1/auth/activate",
+        {
+            "registration_number": number,
+            "activation_code": created["activation_code"],
+            "password": "a long enough password",
+        },
+    )
     assert resp.status_code == 200, resp.body
     token = platform.login(number, "a long enough password")
 

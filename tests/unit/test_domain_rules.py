@@ -60,8 +60,9 @@ def test_activation_codes_are_random_typable_and_checked_by_hash():
 
 
 def test_members_see_themselves_and_staff_see_their_subtree():
-    m = members.Member("11010519491231002X", "n", "110105", "1949-12-31", "br-a",
-                       home_path=("central", "div-110000", "br-a"))
+    m = members.Member(
+        "11010519491231002X", "n", "110105", "1949-12-31", "br-a", home_path=("central", "div-110000", "br-a")
+    )
     assert members.can_view("11010519491231002X", frozenset(), m)
     assert members.can_view("x", frozenset({"staff@div-110000"}), m)
     assert not members.can_view("x", frozenset({"staff@div-310000"}), m)
