@@ -43,6 +43,7 @@ def http_conventions(request: Any, get_response: Any) -> Response:
         return response
     finally:
         flush()
+        logger.set_correlation_id(None)
 
 
 def _as_problem(response: Response) -> Response:

@@ -47,7 +47,8 @@ _ASCII_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 def problem(status: int, title: str, detail: str) -> bytes:
     """A problem+json body."""
-    return json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": []}
+    return json.dumps(body).encode()
 
 
 class ProblemError(LocalGatewayException):
@@ -69,6 +70,13 @@ class Gateway(LocalGateway):
     def __init__(self, app_object: Any, config: Config) -> None:
         super().__init__(app_object, config)
         self.state = _RequestState()
+        # Chalice keeps `app.current_request` on the app object, so the app serves one request at a
+        # time, exactly as one Lambda container does; the data stores see real concurrency anyway.
+        self._app_lock = threading.Lock()
+
+    def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        with self._app_lock:
+            return super().handle_request(*args, **kwargs)
 
     def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         try:

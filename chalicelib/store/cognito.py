@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from chalicelib.config import get_settings
-from chalicelib.domain.errors import Unauthenticated, ValidationFailed
+from chalicelib.domain.errors import TooManyRequests, Unauthenticated, ValidationFailed
 from chalicelib.store.clients import client
 
 WRONG_CREDENTIALS = "wrong registration number or password"
@@ -41,8 +41,11 @@ def password_login(number: str, password: str) -> dict:
         idp.exceptions.UserNotFoundException,
         idp.exceptions.UserNotConfirmedException,
         idp.exceptions.PasswordResetRequiredException,
+        idp.exceptions.InvalidParameterException,  # a "number" Cognito would never accept as a username
     ) as exc:
         raise Unauthenticated(WRONG_CREDENTIALS) from exc
+    except idp.exceptions.TooManyRequestsException as exc:
+        raise TooManyRequests("sign-in is busy; retry shortly", retry_after=5) from exc
     return _tokens(result["AuthenticationResult"])
 
 

@@ -134,3 +134,46 @@ def test_oversized_and_malformed_bodies_are_4xx(local_stack):
     assert status == 413
     status, _, body = call(local_stack, "POST", "/v1/auth/login", b"\xff{not json")
     assert status == 400 and body["status"] == 400
+
+
+def test_concurrent_requests_each_get_their_own_answer(local_stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin = login(local_stack, local_stack.admin_number, local_stack.admin_password)
+    body = {"name": "并发支部", "parent_id": "div-110105"}
+    _, _, branch = call(local_stack, "POST", "/v1/orgs", body, admin)
+    people = []
+    for i in range(3):
+        _, _, created = call(
+            local_stack,
+            "POST",
+            "/v1/members",
+            {
+                "name": f"成员{i}",
+                "region_code": "110105",
+                "join_date": "2023-03-03",
+                "branch_id": branch["org_id"],
+            },
+            admin,
+        )
+        number = created["registration_number"]
+        call(
+            local_stack,
+            "POST",
+            "/v1/auth/activate",
+            {
+                "registration_number": number,
+                "activation_code": created["activation_code"],
+                "password": "parallel password",
+            },
+        )
+        people.append((number, login(local_stack, number, "parallel password")))
+
+    def whoami(i):
+        number, token = people[i % len(people)]
+        _, _, me = call(local_stack, "GET", "/v1/members/me", token=token)
+        return number, me["registration_number"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(whoami, range(60)))
+    assert all(expected == got for expected, got in results)

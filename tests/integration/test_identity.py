@@ -189,3 +189,36 @@ def test_staff_see_members_of_their_subtree_only(platform):
     assert_problem(platform.get(f"/v1/members/{number}", outsider_token), 404)
     plain_number, plain_token = platform.new_member()
     assert_problem(platform.get(f"/v1/members/{number}", plain_token), 404)
+
+
+def _moto_signed(claims):
+    """A token signed with moto's user-pool key, as if the pool had issued it."""
+    import gzip
+    import os
+
+    import jwt
+    import moto.cognitoidp
+
+    path = os.path.join(os.path.dirname(moto.cognitoidp.__file__), "resources", "jwks-private.json.gz")
+    with open(path, "rb") as fh:
+        jwk = json.loads(gzip.decompress(fh.read()))
+    key = jwt.PyJWK(jwk["keys"][0] if "keys" in jwk else jwk).key
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "dummy"})
+
+
+def test_expired_wrong_client_wrong_issuer_and_id_tokens_are_refused(platform):
+    import time
+
+    import jwt
+
+    number, token = platform.new_member()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert platform.get("/v1/members/me", _moto_signed(claims)).status_code == 200  # the signer is right
+    for bad in (
+        {**claims, "exp": int(time.time()) - 60},
+        {**claims, "client_id": "another-app"},
+        {**claims, "iss": claims["iss"] + "x"},
+        {**claims, "token_use": "id"},
+        {k: v for k, v in claims.items() if k != "username"},
+    ):
+        assert_problem(platform.get("/v1/members/me", _moto_signed(bad)), 401)

@@ -68,6 +68,7 @@ def test_an_unknown_path_is_a_404_problem_not_missing_authentication_token(serve
         "title": "Not found",
         "status": 404,
         "detail": "No route for GET /nowhere",
+        "errors": [],
     }
 
 
