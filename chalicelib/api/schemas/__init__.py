@@ -1,4 +1,8 @@
-"""Request and response models: the routes parse with them and the OpenAPI document is built from them."""
+"""Request and response models: the routes parse with them and the OpenAPI document is built from them.
+
+Shared bases live here with the identity and org models; each further area keeps its models in a
+module of this package (`schemas/transfers.py`, ...), built on `Strict`, `Query` and `PageQuery`.
+"""
 
 from __future__ import annotations
 
