@@ -24,6 +24,7 @@ class Settings:
     jwks_file: str | None
     cursor_secret: str
     tracing: bool
+    bulletin_queue: str
 
     def table(self, name: str) -> str:
         """Physical table name for a logical one (`members` -> `mmp-local-members`)."""
@@ -51,6 +52,7 @@ def get_settings() -> Settings:
         jwks_file=env.get("MMP_JWKS_FILE") or None,
         cursor_secret=env.get("MMP_CURSOR_SECRET", "local-cursor-secret"),
         tracing=env.get("MMP_TRACING", "0") == "1",
+        bulletin_queue=env.get("MMP_BULLETIN_QUEUE", f"mmp-{stage}-bulletin-uploads"),
     )
 
 
