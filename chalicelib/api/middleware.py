@@ -12,7 +12,7 @@ from chalice import Response
 
 from chalicelib.api import problems
 from chalicelib.api.http import MAX_BODY_BYTES
-from chalicelib.observability import flush, logger
+from chalicelib.observability import flush, logger, tracer
 
 
 class EncodedResponse(Response):
@@ -33,7 +33,7 @@ def http_conventions(request: Any, get_response: Any) -> Response:
         if len(request.raw_body or b"") > MAX_BODY_BYTES:
             response = problems.problem(413, f"request bodies are limited to {MAX_BODY_BYTES} bytes")
         else:
-            response = get_response(request)
+            response = _traced(request, get_response)
         response = _as_problem(response)
         if request.method == "GET" and response.status_code == 200:
             response = _with_etag(request, response)
@@ -44,6 +44,16 @@ def http_conventions(request: Any, get_response: Any) -> Response:
     finally:
         flush()
         logger.set_correlation_id(None)
+
+
+def _traced(request: Any, get_response: Any) -> Response:
+    """Run the route, inside an X-Ray subsegment named after it when tracing is on."""
+    active = tracer()
+    if active is None:
+        return get_response(request)
+    route = (getattr(request, "context", None) or {}).get("resourcePath", "route")
+    with active.provider.in_subsegment(f"## {request.method} {route}"):
+        return get_response(request)
 
 
 def _as_problem(response: Response) -> Response:
