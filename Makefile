@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+STAGE ?= dev
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench lint synth install clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'pip<26.3'
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-infra.txt
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,6 +23,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+synth: $(STAMP)
+	CDK_CONTEXT_JSON='{"stage":"$(STAGE)"}' CDK_OUTDIR=infra/cdk.out \
+	  AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m infra.app
+	@echo "template: infra/cdk.out/mmp-$(STAGE).template.json"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

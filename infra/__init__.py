@@ -1,0 +1,1 @@
+"""Deployment of the whole platform to AWS: one CDK app wrapping Chalice's construct."""
