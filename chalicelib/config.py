@@ -25,6 +25,17 @@ class Settings:
     cursor_secret: str
     tracing: bool
     bulletin_queue: str
+    # BulletinPublished goes to this bus; a rule sends urgent ones to the push queue, whose consumer
+    # publishes to the scope's SNS topic (`{bulletin_topic_prefix}{scope}`)
+    event_bus: str
+    urgent_push_queue: str
+    bulletin_topic_prefix: str
+    # KMS keys of reports: encrypt the reporter of anonymous reports (never decrypted by the app),
+    # and an HMAC key that lets a reporter find their own anonymous reports
+    reports_key_id: str
+    reports_lookup_key_id: str
+    # one message per department of a monthly participation filing (`*_queue`: infra adds a DLQ)
+    participation_filing_queue: str
 
     def table(self, name: str) -> str:
         """Physical table name for a logical one (`members` -> `mmp-local-members`)."""
@@ -53,6 +64,14 @@ def get_settings() -> Settings:
         cursor_secret=env.get("MMP_CURSOR_SECRET", "local-cursor-secret"),
         tracing=env.get("MMP_TRACING", "0") == "1",
         bulletin_queue=env.get("MMP_BULLETIN_QUEUE", f"mmp-{stage}-bulletin-uploads"),
+        event_bus=env.get("MMP_EVENT_BUS", f"mmp-{stage}-events"),
+        urgent_push_queue=env.get("MMP_URGENT_PUSH_QUEUE", f"mmp-{stage}-urgent-push"),
+        bulletin_topic_prefix=env.get("MMP_BULLETIN_TOPIC_PREFIX", f"mmp-{stage}-bulletins-"),
+        reports_key_id=env.get("MMP_REPORTS_KEY_ID", f"alias/mmp-{stage}-reports"),
+        reports_lookup_key_id=env.get("MMP_REPORTS_LOOKUP_KEY_ID", f"alias/mmp-{stage}-reports-lookup"),
+        participation_filing_queue=env.get(
+            "MMP_PARTICIPATION_FILING_QUEUE", f"mmp-{stage}-participation-filing"
+        ),
     )
 
 

@@ -15,14 +15,20 @@ NUMBER = r"^[0-9]{17}[0-9Xx]$"
 ORG_ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
-class Strict(BaseModel):
+class Model(BaseModel):
+    """Base of every API model: validators are built on first use, not at import (cold starts)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
     """Unknown fields are an error, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
-class Query(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class Query(Model):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class PageQuery(Query):
@@ -30,7 +36,7 @@ class PageQuery(Query):
     cursor: str | None = Field(None, max_length=2048)
 
 
-class Problem(BaseModel):
+class Problem(Model):
     type: str
     title: str
     status: int
@@ -41,7 +47,7 @@ class Problem(BaseModel):
 # ---- identity -------------------------------------------------------------------------------------
 
 
-class RegistrationNumberCheck(BaseModel):
+class RegistrationNumberCheck(Model):
     number: str
     valid: bool
     reason: str | None = None
@@ -57,7 +63,7 @@ class CreateMember(Strict):
     phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 -]{5,19}$")
 
 
-class MemberCreated(BaseModel):
+class MemberCreated(Model):
     registration_number: str
     activation_code: str
     activation_expires_at: str
@@ -70,7 +76,7 @@ class Activate(Strict):
     password: str = Field(min_length=10, max_length=256)
 
 
-class Activated(BaseModel):
+class Activated(Model):
     registration_number: str
     status: str
 
@@ -84,19 +90,19 @@ class Refresh(Strict):
     refresh_token: str = Field(min_length=1, max_length=8192)
 
 
-class Tokens(BaseModel):
+class Tokens(Model):
     access_token: str
     refresh_token: str
     expires_in: int
     token_type: str
 
 
-class Role(BaseModel):
+class Role(Model):
     org_id: str
     role: str
 
 
-class MemberView(BaseModel):
+class MemberView(Model):
     registration_number: str
     name: str
     home_branch: str
@@ -112,7 +118,7 @@ class MemberView(BaseModel):
 # ---- orgs -----------------------------------------------------------------------------------------
 
 
-class OrgView(BaseModel):
+class OrgView(Model):
     org_id: str
     name: str
     level: Literal["central", "province", "city", "county", "branch", "virtual_branch"]
@@ -123,7 +129,7 @@ class OrgView(BaseModel):
     created_at: str
 
 
-class OrgPage(BaseModel):
+class OrgPage(Model):
     items: list[OrgView]
     next_cursor: str | None
 
@@ -144,7 +150,7 @@ class GrantRole(Strict):
     role: Literal["staff", "editor", "secretary"]
 
 
-class RoleGrantView(BaseModel):
+class RoleGrantView(Model):
     org_id: str
     registration_number: str
     role: str
@@ -152,6 +158,6 @@ class RoleGrantView(BaseModel):
     revoked: bool | None = None
 
 
-class RoleGrantPage(BaseModel):
+class RoleGrantPage(Model):
     items: list[RoleGrantView]
     next_cursor: str | None
