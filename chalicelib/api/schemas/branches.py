@@ -1,0 +1,165 @@
+"""Request and response models of the virtual-branches API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from chalicelib.api.schemas import NUMBER, ORG_ID, PageQuery, Strict
+
+VERSION = Field(ge=1, le=1_000_000)
+REASON = Field(min_length=1, max_length=500)
+
+
+class Rules(BaseModel):
+    rules_version: int
+    rules_text: str
+    rules_published_at: str
+    covenant_version: int
+    covenant_text: str
+    covenant_published_at: str
+
+
+class FoundBranch(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field("", max_length=2000)
+    accepted_rules_version: int = VERSION
+    accepted_covenant_version: int = VERSION
+
+
+class BranchView(BaseModel):
+    """The public record: no registration numbers, the secretary's name masked (张*, 欧阳**)."""
+
+    org_id: str
+    name: str
+    description: str
+    status: Literal["active", "suspended", "dissolved"]
+    member_count: int
+    supervising_org_id: str
+    supervising_org_name: str
+    supervising_division_code: str | None
+    secretary_name: str
+    deputy_count: int
+    created_at: str
+    dissolved_at: str | None
+
+
+class BranchWithSecretary(BranchView):
+    secretary: str
+
+
+class BranchFounded(BranchWithSecretary):
+    located_by: Literal["ip", "home_branch"]
+    accepted_rules_version: int
+    accepted_covenant_version: int
+    accepted_at: str
+
+
+class BranchPage(BaseModel):
+    items: list[BranchView]
+    next_cursor: str | None
+
+
+class RegistryQuery(PageQuery):
+    supervising_org_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class LogEntry(BaseModel):
+    action: str
+    at: str
+    by: str
+    by_org_id: str | None
+    reason: str | None
+    details: dict
+
+
+class LogPage(BaseModel):
+    items: list[LogEntry]
+    next_cursor: str | None
+
+
+class BranchDetail(BranchView):
+    log: list[LogEntry]
+    log_complete: bool
+
+
+class FoundingRecord(BaseModel):
+    org_id: str
+    founder: str
+    accepted_rules_version: int
+    accepted_covenant_version: int
+    accepted_at: str
+    source_ip: str | None
+    located_by: str
+    located_region: str | None
+
+
+class JoinBody(Strict):
+    """Optional body of a join request."""
+
+    message: str | None = Field(None, max_length=500)
+
+
+class JoinRequestView(BaseModel):
+    org_id: str
+    registration_number: str
+    name: str
+    branch_name: str
+    status: Literal["pending", "approved", "rejected", "withdrawn", "closed"]
+    requested_at: str
+    message: str | None
+    decided_at: str | None
+    decided_as: str | None
+    overdue: bool
+
+
+class JoinRequestPage(BaseModel):
+    items: list[JoinRequestView]
+    next_cursor: str | None
+
+
+class JoinRequestQuery(PageQuery):
+    status: Literal["pending", "approved", "rejected", "withdrawn", "closed"] = "pending"
+
+
+class Left(BaseModel):
+    org_id: str
+    left: bool
+    dissolved: bool
+
+
+class Handover(Strict):
+    to: str = Field(pattern=NUMBER)
+
+
+class BranchMember(BaseModel):
+    name: str
+    joined_at: str
+    role: Literal["secretary", "deputy", "member"]
+    registration_number: str | None = None
+
+
+class MemberPage(BaseModel):
+    items: list[BranchMember]
+    next_cursor: str | None
+
+
+class NameDeputy(Strict):
+    registration_number: str = Field(pattern=NUMBER)
+
+
+class Deputy(BaseModel):
+    org_id: str
+    registration_number: str
+    role: str
+    named_at: str | None = None
+
+
+class Supervise(Strict):
+    reason: str = REASON
+
+
+class Reassign(Strict):
+    supervising_org_id: str = ORG_ID
+    reason: str = REASON

@@ -1,0 +1,284 @@
+"""Virtual branches at any size: exact counts under concurrency, equal cost at 10,000 members,
+dissolution a page at a time through the stream, and the inbox source."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+
+from chalicelib.local.pump import StreamTail
+from tests.integration.test_virtual_branches import BASE, add_member, approve, branch, found, join
+
+
+@contextlib.contextmanager
+def dynamodb_calls():
+    """The DynamoDB operations the app makes inside the block (its one shared botocore client)."""
+    from chalicelib.store import models
+
+    client = models.Org._get_connection().connection.client
+    calls: list[str] = []
+
+    def hook(model, **_):
+        calls.append(model.name)
+
+    client.meta.events.register("before-call", hook, unique_id="test-branch-calls")
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("before-call", unique_id="test-branch-calls")
+
+
+def registered(platform, count, region="110105", day=None):
+    """`count` members registered straight through the service (no sign-in needed): their numbers."""
+    from chalicelib.services.accounts import NewMember, register_member
+
+    branch_id = platform.new_branch(f"div-{region}")
+    day = day or date(2021, 1 + secrets.randbelow(12), 1 + secrets.randbelow(28))
+    req = NewMember(name="并发成员", region_code=region, join_date=day, branch_id=branch_id)
+    return [register_member(platform.admin_number, req)["registration_number"] for _ in range(count)]
+
+
+def org_count(org_id):
+    from chalicelib.store import models
+
+    return int(models.Org.get(org_id, consistent_read=True).member_count)
+
+
+def record_count(org_id):
+    from chalicelib.store import models
+
+    return int(models.VirtualBranch.get(org_id, consistent_read=True).member_count)
+
+
+def memberships(org_id):
+    from chalicelib.store import models
+
+    return models.BranchMembership.count(org_id, consistent_read=True)
+
+
+def test_50_approvals_at_once_count_exactly(platform):
+    from chalicelib.services import branches
+
+    secretary, token = platform.new_member()
+    org_id = found(platform, token)["org_id"]
+    applicants = registered(platform, 50)
+    for number in applicants:
+        branches.request_join(number, org_id, None)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda n: branches.approve(secretary, org_id, n)["status"], applicants))
+
+    assert results == ["approved"] * 50
+    assert record_count(org_id) == org_count(org_id) == memberships(org_id) == 51
+    assert branch(platform, org_id)["member_count"] == 51
+
+
+def test_the_same_request_approved_by_many_hands_at_once_counts_once(platform):
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.services import branches
+
+    secretary, token = platform.new_member()
+    org_id = found(platform, token)["org_id"]
+    deputy, _ = add_member(platform, org_id, token)
+    assert (
+        platform.post(f"{BASE}/{org_id}/deputies", {"registration_number": deputy}, token).status_code == 201
+    )
+    (applicant,) = registered(platform, 1)
+    branches.request_join(applicant, org_id, None)
+
+    def attempt(i):
+        try:
+            return branches.approve(secretary if i % 2 else deputy, org_id, applicant)["status"]
+        except Conflict:
+            return "409"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(attempt, range(20)))
+    assert outcomes.count("approved") == 1 and outcomes.count("409") == 19
+    assert record_count(org_id) == org_count(org_id) == memberships(org_id) == 3
+
+
+def test_joins_and_leaves_racing_keep_the_count_exact(platform):
+    from chalicelib.services import branches
+
+    secretary, token = platform.new_member()
+    org_id = found(platform, token)["org_id"]
+    stay = registered(platform, 20)
+    go = registered(platform, 20)
+    for number in stay + go:
+        branches.request_join(number, org_id, None)
+    for number in go:
+        branches.approve(secretary, org_id, number)
+
+    def act(job):
+        kind, number = job
+        if kind == "approve":
+            branches.approve(secretary, org_id, number)
+        else:
+            branches.leave(number, org_id)
+
+    jobs = [("approve", n) for n in stay] + [("leave", n) for n in go]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(act, jobs))
+    assert record_count(org_id) == org_count(org_id) == memberships(org_id) == 21
+
+
+def test_a_10000_member_branch_costs_what_a_small_one_does(platform):
+    from chalicelib.store import branches as store
+
+    _, small_token = platform.new_member()
+    small = found(platform, small_token)["org_id"]
+    big_secretary, big_token = platform.new_member()
+    big = found(platform, big_token)["org_id"]
+    rows = [(f"11010520190101{i:04d}", f"成员{i}", "2024-01-01T00:00:00+00:00") for i in range(9_999)]
+    assert store.add_memberships_in_bulk(big, rows) == 9_999
+    assert branch(platform, big)["member_count"] == 10_000
+
+    def cost(org_id, secretary_token):
+        number, member_token = platform.new_member()
+        with dynamodb_calls() as joining:
+            join(platform, org_id, member_token)
+        with dynamodb_calls() as approving:
+            approve(platform, org_id, number, secretary_token)
+        with dynamodb_calls() as listing:
+            page = platform.get(f"{BASE}/{org_id}/members?limit=50", member_token).json_body
+        assert len(page["items"]) == min(50, branch(platform, org_id)["member_count"])
+        with dynamodb_calls() as leaving:
+            assert platform.post(f"{BASE}/{org_id}/leave", None, member_token).status_code == 200
+        return {"join": joining, "approve": approving, "list": listing, "leave": leaving}
+
+    small_cost, big_cost = cost(small, small_token), cost(big, big_token)
+    assert small_cost == big_cost
+    assert all(len(calls) <= 2 for calls in big_cost.values()), big_cost
+    assert record_count(big) == org_count(big) == memberships(big) == 10_000
+    # pages follow on from each other (paging all 10,000 through moto would only measure moto)
+    seen, cursor = [], None
+    for _ in range(3):
+        url = f"{BASE}/{big}/members?limit=100" + (f"&cursor={cursor}" if cursor else "")
+        page = platform.get(url, big_token).json_body
+        seen += [m["registration_number"] for m in page["items"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == 300 and seen == sorted(seen) and cursor
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    from chalicelib.services import branches
+
+    monkeypatch.setattr(branches, "DISSOLUTION_PAGE", 40)
+
+
+def drain(platform, tail, limit=50):
+    """Deliver the branch stream to the dissolution consumer until it falls silent."""
+    rounds = 0
+    while rounds < limit:
+        event = tail.event()
+        if not event["Records"]:
+            return rounds
+        result = platform.client.lambda_.invoke("branch_dissolution", event).payload
+        assert result == {"batchItemFailures": []}
+        rounds += 1
+    raise AssertionError("the dissolution did not finish")
+
+
+def test_dissolving_removes_memberships_in_the_background_a_page_at_a_time(platform, small_pages):
+    from chalicelib.store import branches as store
+    from chalicelib.store import models
+
+    secretary, token = platform.new_member()
+    org_id = found(platform, token)["org_id"]
+    member, member_token = add_member(platform, org_id, token)
+    deputy, deputy_token = add_member(platform, org_id, token)
+    platform.post(f"{BASE}/{org_id}/deputies", {"registration_number": deputy}, token)
+    store.add_memberships_in_bulk(
+        org_id, [(f"11010520180101{i:04d}", "成员", "2024-01-01") for i in range(100)]
+    )
+    _, applicant_token = platform.new_member()
+    join(platform, org_id, applicant_token)
+    staff, staff_token = platform.new_member()
+    platform.grant("div-110105", staff)
+    tail = StreamTail("mmp-test-virtual_branches")
+
+    resp = platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "长期无活动 inactive"}, staff_token)
+    assert resp.status_code == 200 and resp.json_body["status"] == "dissolved"
+    # the offices end at once, the memberships follow
+    assert {"org_id": org_id, "role": "secretary"} not in platform.get("/v1/members/me", token).json_body[
+        "roles"
+    ]
+    assert_dissolved = platform.post(f"{BASE}/{org_id}/join-requests", None, platform.new_member()[1])
+    assert assert_dissolved.status_code == 409
+    assert platform.post(f"{BASE}/{org_id}/leave", None, member_token).status_code == 409
+
+    rounds = drain(platform, tail)
+    assert rounds >= 3  # 103 members in pages of 40, then the pending request, then done
+    assert memberships(org_id) == 0
+    assert record_count(org_id) == org_count(org_id) == 0
+    for t in (token, member_token, deputy_token):
+        me = platform.get("/v1/members/me", t).json_body
+        assert org_id not in me["virtual_branches"]
+        assert all(r["org_id"] != org_id for r in me["roles"])
+    assert list(models.RoleGrant.query(org_id)) == []
+    request = platform.get(
+        f"{BASE}/{org_id}/join-requests/{platform_number(applicant_token, platform)}", applicant_token
+    )
+    assert request.json_body["status"] == "closed"
+    detail = branch(platform, org_id)
+    assert detail["status"] == "dissolved" and detail["log"][0]["reason"] == "长期无活动 inactive"
+    # a record delivered again changes nothing
+    assert drain(platform, tail) == 0
+
+
+def platform_number(token, platform):
+    return platform.get("/v1/members/me", token).json_body["registration_number"]
+
+
+def test_a_repeated_stream_record_does_not_remove_twice(platform, small_pages):
+    from chalicelib.store import branches as store
+
+    _, token = platform.new_member()
+    org_id = found(platform, token)["org_id"]
+    store.add_memberships_in_bulk(
+        org_id, [(f"11010520170101{i:04d}", "成员", "2024-01-01") for i in range(60)]
+    )
+    staff, staff_token = platform.new_member()
+    platform.grant("div-110105", staff)
+    tail = StreamTail("mmp-test-virtual_branches")
+    platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "x"}, staff_token)
+    first = tail.event()
+    for _ in range(3):  # the same record, three times
+        platform.client.lambda_.invoke("branch_dissolution", first)
+    assert memberships(org_id) == 61 - 40
+    assert record_count(org_id) == 61 - 40
+    drain(platform, tail)
+    assert record_count(org_id) == org_count(org_id) == memberships(org_id) == 0
+
+
+def test_the_inbox_source_lists_pending_requests_of_the_branches_a_member_runs(platform):
+    from chalicelib.services.branches import pending_join_requests_for
+
+    secretary, token = platform.new_member()
+    first = found(platform, token)["org_id"]
+    second = found(platform, token)["org_id"]
+    deputy, deputy_token = add_member(platform, first, token)
+    platform.post(f"{BASE}/{first}/deputies", {"registration_number": deputy}, token)
+    applicants = [platform.new_member() for _ in range(3)]
+    join(platform, first, applicants[0][1])
+    join(platform, second, applicants[1][1])
+    join(platform, first, applicants[2][1])
+    platform.post(f"{BASE}/{first}/join-requests/{applicants[2][0]}/reject", None, token)
+
+    with dynamodb_calls() as calls:
+        items = pending_join_requests_for(secretary)
+    assert len(calls) == 1 + 2  # the member item, then one Query per branch
+    assert [(i["org_id"], i["registration_number"]) for i in items] == [
+        (first, applicants[0][0]),
+        (second, applicants[1][0]),
+    ]
+    assert all(i["kind"] == "join_request" and i["overdue"] is False and i["created_at"] for i in items)
+    assert {i["id"] for i in items} == {f"{first}/{applicants[0][0]}", f"{second}/{applicants[1][0]}"}
+    assert [i["org_id"] for i in pending_join_requests_for(deputy)] == [first]
+    assert pending_join_requests_for(applicants[0][0]) == []
