@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per module (default 5)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurement")
     parser.add_argument("--no-api", action="store_true", help="skip the in-process API measurement")
+    parser.add_argument("--no-content", action="store_true", help="skip the bulletins and feed measurement")
     args = parser.parse_args(argv)
 
     env.configure()  # before anything imports project code, boto3 or moto
@@ -41,12 +42,33 @@ def main(argv: list[str] | None = None) -> int:
             out.print(f"[bold red]bench could not measure:[/] {exc}")
             return 1
         report.operations(out, result)
+        from bench import branches
+
+        try:
+            branch_result = branches.run(counter, n=args.n, warmup=args.warmup)
+        except BenchError as exc:
+            out.print(f"[bold red]bench could not measure virtual branches:[/] {exc}")
+            return 1
+        branches.report(out, branch_result)
+        result.operations += branch_result.checks()  # so the closing summary covers their targets
+    content_result = None
+    if not args.no_content:
+        from bench import content
+
+        try:
+            content_result = content.run(counter, n=max(5, args.n // 2))
+        except BenchError as exc:
+            out.print(f"[bold red]bench could not measure content:[/] {exc}")
+            return 1
+        content.report(out, content_result)
     if not args.no_cold:
         from bench import coldstart
 
         cold = coldstart.measure(args.cold_runs)
         report.cold_start(out, cold)
     report.summary(out, result, cold)
+    if content_result is not None:
+        content.summary(out, content_result)
     return 0
 
 

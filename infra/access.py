@@ -30,4 +30,25 @@ ACCESS: dict[str, Access] = {
         tables=(ALL_TABLES,), bucket="read_write", cognito_admin=True, reports_key_encrypt=True
     ),
     "org_member_counts": Access(tables=("orgs", "stream_marks"), streams=("members",)),
+    # takes the members out of a dissolved virtual branch, a page per record of its own stream
+    "branch_dissolution": Access(
+        tables=("virtual_branches", "vb_memberships", "vb_join_requests", "members", "orgs", "role_grants"),
+        streams=("virtual_branches",),
+    ),
+    # participation (issue 6): scoring reads the activity stream into month tallies (and seeds the
+    # rules when none are stored); the monthly schedule queues one job per department; a job reads
+    # orgs, members and tallies, writes filing rows and archives, and may queue its continuation
+    "participation_scoring": Access(tables=("participation", "scoring_rules"), streams=("activity",)),
+    "participation_filing_schedule": Access(
+        tables=("participation_filings",),
+        read_tables=("orgs",),
+        send_queues=("participation_filing_queue",),
+    ),
+    "participation_filing_jobs": Access(
+        tables=("participation_filings",),
+        read_tables=("orgs", "members", "participation"),
+        queues=("participation_filing_queue",),
+        send_queues=("participation_filing_queue",),
+        bucket="write",
+    ),
 }

@@ -149,6 +149,12 @@ def bootstrap(admin_password: str | None = None, *, quiet: bool = False) -> dict
     create_tables()
     settings = get_settings()
     ensure_bucket(settings.content_bucket)
+    from chalicelib.store.events import ensure_routes
+
+    ensure_routes()  # the event bus and the rule sending urgent bulletins to the push queue
+    from chalicelib.store.kms import ensure_keys
+
+    ensure_keys()  # the reports key (encrypt only, for the app) and the reporters' lookup MAC key
     pool_id, client_id = ensure_user_pool()
     os.environ["MMP_USER_POOL_ID"] = pool_id
     os.environ["MMP_USER_POOL_CLIENT_ID"] = client_id
@@ -160,6 +166,12 @@ def bootstrap(admin_password: str | None = None, *, quiet: bool = False) -> dict
     from chalicelib.services import accounts, orgs
 
     orgs.seed_departments()
+    from chalicelib.services.rules import seed_texts
+
+    seed_texts()
+    from chalicelib.services.scoring import seed_default_rules
+
+    seed_default_rules()  # the scoring rules of API.md, version 1
     number = accounts.bootstrap_administrator(password)
     settings = get_settings()
     info = {

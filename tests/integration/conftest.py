@@ -147,6 +147,12 @@ def aws():
 
         forget_keys()
         create_tables()
+        from chalicelib.store.kms import ensure_keys
+
+        ensure_keys()
+        from tests.integration.content_setup import connect_content
+
+        connect_content()  # content bucket, its upload notifications, the event bus and push queue
         yield
 
 
@@ -159,6 +165,12 @@ def platform(aws):
     from chalicelib.services.orgs import seed_departments
 
     seed_departments()
+    from chalicelib.services.rules import seed_texts
+
+    seed_texts()
+    from chalicelib.services.scoring import seed_default_rules
+
+    seed_default_rules()  # the scoring rules of API.md, version 1
     admin = bootstrap_administrator(ADMIN_PASSWORD)
     with Client(app) as client:
         p = Platform(client=client, admin_number=admin, admin_token="")
