@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -14,7 +13,6 @@ import boto3
 import pytest
 from chalice import Chalice
 from chalice.test import Client
-from moto import mock_aws
 
 from chalicelib.local import pump as pump_module
 from chalicelib.local.pump import Pump, StreamTail, connect_bucket_to_queue, stream_events
@@ -23,23 +21,9 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def aws():
-    """moto in-process, with the environment and cached settings restored afterwards."""
-    from chalicelib.config import reset_settings
-    from chalicelib.store.clients import reset_clients
-
-    saved = dict(os.environ)
-    with mock_aws():
-        os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
-        os.environ["AWS_DEFAULT_REGION"] = REGION
-        os.environ.pop("MMP_AWS_ENDPOINT", None)
-        reset_settings()
-        reset_clients()
-        yield
-    os.environ.clear()
-    os.environ.update(saved)
-    reset_settings()
-    reset_clients()
+def aws(aws):
+    """The session's moto (a nested `mock_aws` would reset every backend the other tests share)."""
+    yield
 
 
 def create_table(name):
