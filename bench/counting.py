@@ -10,6 +10,10 @@ session, gets the hook (registered once per client through a `unique_id`).
 `before-call` fires once per API call, before botocore's retry loop: a retried call counts once.
 Install before any client exists; the bench checks that a boto3 GetItem and a PynamoDB get both
 count exactly one call before trusting the figures.
+
+DynamoDB write calls also record how many items they write (`items_written`), read from the call's
+parameters in a `before-parameter-build` hook and booked when the call's `before-call` fires, so a
+call and its items are counted together; `CallCounter.writes()` gives them per operation.
 """
 
 from __future__ import annotations
@@ -21,6 +25,20 @@ from contextlib import contextmanager
 from typing import Any
 
 HOOK_ID = "mmp-bench-call-counter"
+_ITEMS = "mmp_bench_items"  # key in botocore's per-call request context
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+def items_written(operation: str, params: dict) -> int:
+    """Items a DynamoDB call writes: 1 for Put/Update/DeleteItem, every request of a BatchWriteItem,
+    every Put, Update and Delete of a TransactWriteItems (ConditionChecks write nothing); 0 otherwise."""
+    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        return 1
+    if operation == "BatchWriteItem":
+        return sum(len(requests) for requests in (params.get("RequestItems") or {}).values())
+    if operation == "TransactWriteItems":
+        return sum(1 for t in params.get("TransactItems") or () if "ConditionCheck" not in t)
+    return 0
 
 
 class CallCounter:
@@ -30,6 +48,7 @@ class CallCounter:
         self._lock = threading.Lock()
         self.calls: list[tuple[str, str]] = []
         self.clients: list[str] = []
+        self.written: list[tuple[str, int]] = []  # (DynamoDB write operation, items), in call order
         self._original: Callable | None = None
 
     def install(self) -> None:
@@ -59,12 +78,22 @@ class CallCounter:
     def hook(self, client: Any) -> None:
         """Count the calls of one (existing) client too."""
         client.meta.events.register("before-call", self._on_call, unique_id=HOOK_ID)
+        if client.meta.service_model.service_name == "dynamodb":
+            client.meta.events.register(
+                "before-parameter-build", self._on_params, unique_id=f"{HOOK_ID}-items"
+            )
         with self._lock:
             self.clients.append(client.meta.service_model.service_name)
 
-    def _on_call(self, model: Any, **_: Any) -> None:
+    def _on_params(self, params: dict, model: Any, context: dict | None = None, **_: Any) -> None:
+        if context is not None and model.name in WRITE_OPERATIONS:
+            context[_ITEMS] = items_written(model.name, params)
+
+    def _on_call(self, model: Any, context: dict | None = None, **_: Any) -> None:
         with self._lock:
             self.calls.append((model.service_model.service_name, model.name))
+            if context is not None and _ITEMS in context:
+                self.written.append((model.name, context.pop(_ITEMS)))
 
     @contextmanager
     def window(self) -> Iterator[Counter]:
@@ -76,6 +105,18 @@ class CallCounter:
         finally:
             with self._lock:
                 tally.update(self.calls[start:])
+
+    @contextmanager
+    def writes(self) -> Iterator[Counter]:
+        """DynamoDB items written inside the `with` block, as a Counter of write operation -> items."""
+        start = len(self.written)
+        tally: Counter = Counter()
+        try:
+            yield tally
+        finally:
+            with self._lock:
+                for operation, items in self.written[start:]:
+                    tally[operation] += items
 
 
 def by_service(tally: Counter, service: str) -> Counter:

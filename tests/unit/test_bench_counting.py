@@ -78,3 +78,45 @@ def test_import_costs_attribute_third_party_packages_to_project_importers():
         ("chalice", 2.0, "app"),
         ("pydantic", 1.0, "chalicelib.api.openapi"),
     ]
+
+
+def test_items_written_per_write_call():
+    table = f"bench-items-{secrets.token_hex(4)}"
+    counter = CallCounter()
+    counter.install()
+    try:
+        with mock_aws():
+            ddb = boto3.client("dynamodb", region_name="us-east-1")
+            ddb.create_table(
+                TableName=table,
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+            )
+            with counter.window() as calls, counter.writes() as items:
+                ddb.put_item(TableName=table, Item={"key": {"S": "a"}})
+                ddb.batch_write_item(
+                    RequestItems={
+                        table: [{"PutRequest": {"Item": {"key": {"S": f"b{i}"}}}} for i in range(3)]
+                    }
+                )
+                ddb.transact_write_items(
+                    TransactItems=[
+                        {"Put": {"TableName": table, "Item": {"key": {"S": "c"}}}},
+                        {
+                            "ConditionCheck": {
+                                "TableName": table,
+                                "Key": {"key": {"S": "a"}},
+                                "ConditionExpression": "attribute_exists(#k)",
+                                "ExpressionAttributeNames": {"#k": "key"},
+                            }
+                        },
+                    ]
+                )
+                ddb.get_item(TableName=table, Key={"key": {"S": "a"}})
+    finally:
+        counter.uninstall()
+    assert by_service(calls, "dynamodb") == Counter(
+        {"PutItem": 1, "BatchWriteItem": 1, "TransactWriteItems": 1, "GetItem": 1}
+    )
+    assert items == Counter({"PutItem": 1, "BatchWriteItem": 3, "TransactWriteItems": 1})
