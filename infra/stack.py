@@ -1,6 +1,7 @@
-"""The platform's one stack: tables, bucket, queues, user pool, keys, the Chalice app and its alarms.
+"""The platform's one stack: tables, bucket, queues, event bus, user pool, keys, the Chalice app, alarms.
 
-Tables come from the PynamoDB models themselves (keys, indexes, streams, TTL), and consumers from the
+Tables come from the PynamoDB models themselves (keys, indexes, streams, TTL), queues from the
+`*_queue` settings, the urgent-push rule from `store.events.URGENT_PATTERN`, and consumers from the
 Chalice app's event sources, so the stack stays in step with the code without a second list to keep.
 """
 
@@ -13,6 +14,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -28,6 +31,9 @@ API_FUNCTION = "api_handler"
 LAMBDA_TIMEOUT = 30
 THROTTLE = {"prod": (5000, 10000), "dev": (50, 100)}  # (steady requests/s, burst) per stage
 _ATTR_TYPES = {"S": ddb.AttributeType.STRING, "N": ddb.AttributeType.NUMBER, "B": ddb.AttributeType.BINARY}
+# what the code does with DynamoDB, by kind of access (no Scan: nothing in the code scans)
+_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
+_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
 _PROBLEM = '{"type":"about:blank","title":"$context.error.responseType","status":%d,"detail":$context.error.messageString,"errors":[]}'  # noqa: E501
 
 
@@ -49,18 +55,16 @@ class PlatformStack(cdk.Stack):
         from chalicelib.store import models
 
         self.tables = self._tables(models)
+        self.indexed = {
+            m.Meta.logical_name for m in models.ALL_MODELS if m._get_schema()["global_secondary_indexes"]
+        }
         self.bucket = self._bucket()
         self.queues, self.dead_letters = self._queues()
         self.failures = self._dlq("stream-failures")
+        self.bus, self.urgent_delivery_failures = self._event_bus()
+        self.topic_prefix = f"{self.prefix}bulletins-"
         self.pool, self.pool_client = self._user_pool()
-        self.reports_key = kms.Key(
-            self,
-            "ReportsKey",
-            alias=f"alias/{self.prefix}reports",
-            enable_key_rotation=True,
-            description="Encrypts the identity of people who file reports; handlers cannot decrypt",
-            removal_policy=self.removal,
-        )
+        self.reports_key, self.lookup_key = self._report_keys()
         self.cursor_secret = secretsmanager.Secret(
             self,
             "CursorSecret",
@@ -73,14 +77,19 @@ class PlatformStack(cdk.Stack):
         self.functions = self._function_names(app)
         self.roles = {name: self._role(name) for name in self.functions}
         self.chalice = self._chalice()
-        self._wire_event_sources(app)
+        self.stream_consumers = self._wire_event_sources(app)
         self._api_settings()
         self._grant_all()
+        self._deny_decrypt()
         self._alarms()
         cdk.CfnOutput(self, "ApiUrl", value=self._api_url())
         cdk.CfnOutput(self, "UserPoolId", value=self.pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=self.pool_client.user_pool_client_id)
         cdk.CfnOutput(self, "ContentBucketName", value=self.bucket.bucket_name)
+        cdk.CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
+        cdk.CfnOutput(self, "BulletinTopicPrefix", value=self.topic_prefix)
+        cdk.CfnOutput(self, "ReportsKeyArn", value=self.reports_key.key_arn)
+        cdk.CfnOutput(self, "ReportsLookupKeyArn", value=self.lookup_key.key_arn)
 
     # ---- data --------------------------------------------------------------------------------------
 
@@ -189,6 +198,52 @@ class PlatformStack(cdk.Stack):
             )
         return queues, dead
 
+    def _event_bus(self) -> tuple[events.EventBus, sqs.Queue]:
+        """The platform bus (BulletinPublished goes there) and the rule sending urgent ones to the push queue.
+
+        The pattern is the code's own (`store.events.URGENT_PATTERN`, which the local stack installs
+        too); the SQS target adds the queue policy that lets this rule, and only it, send. Events
+        EventBridge cannot deliver after its retries land in a dead-letter queue of their own.
+        """
+        from chalicelib.store import events as app_events
+
+        bus = events.EventBus(self, "EventBus", event_bus_name=f"{self.prefix}events")
+        undelivered = self._dlq("urgent-push-delivery-dlq")
+        events.Rule(
+            self,
+            "UrgentPushRule",
+            rule_name=f"{self.prefix}events-urgent-push",  # store.events.urgent_rule_name()
+            description="Urgent bulletins that just became urgent go to the push queue",
+            event_bus=bus,
+            event_pattern=events.EventPattern(
+                **{key.replace("-", "_"): value for key, value in app_events.URGENT_PATTERN.items()}
+            ),
+            targets=[targets.SqsQueue(self.queues["urgent_push_queue"], dead_letter_queue=undelivered)],
+        )
+        return bus, undelivered
+
+    def _report_keys(self) -> tuple[kms.Key, kms.Key]:
+        """The reports key (symmetric: the API may Encrypt only) and the HMAC_256 lookup key (GenerateMac)."""
+        reports = kms.Key(
+            self,
+            "ReportsKey",
+            alias=f"alias/{self.prefix}reports",
+            enable_key_rotation=True,
+            description="Encrypts the identity of people who file reports; handlers cannot decrypt",
+            removal_policy=self.removal,
+        )
+        lookup = kms.Key(
+            self,
+            "ReportsLookupKey",
+            alias=f"alias/{self.prefix}reports-lookup",
+            key_spec=kms.KeySpec.HMAC_256,
+            key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
+            # HMAC keys cannot rotate, and must not: a new key would lose every reporter's own reports
+            description="Keyed MAC of a reporter's number: lists their own anonymous reports",
+            removal_policy=self.removal,
+        )
+        return reports, lookup
+
     def _user_pool(self) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
         pool = cognito.UserPool(
             self,
@@ -247,6 +302,9 @@ class PlatformStack(cdk.Stack):
             "MMP_USER_POOL_CLIENT_ID": self.pool_client.user_pool_client_id,
             "MMP_CURSOR_SECRET": self.cursor_secret.secret_value.unsafe_unwrap(),
             "MMP_REPORTS_KEY_ID": self.reports_key.key_arn,
+            "MMP_REPORTS_LOOKUP_KEY_ID": self.lookup_key.key_arn,
+            "MMP_EVENT_BUS": self.bus.event_bus_name,
+            "MMP_BULLETIN_TOPIC_PREFIX": self.topic_prefix,
             "MMP_TRACING": "1" if self.prod else "0",
             "POWERTOOLS_SERVICE_NAME": "mmp",
             "POWERTOOLS_METRICS_NAMESPACE": "MobileMemberPlatform",
@@ -270,6 +328,9 @@ class PlatformStack(cdk.Stack):
                 "api_gateway_stage": "api",
                 "autogen_policy": False,
                 "manage_iam_role": False,
+                # dependencies in a layer cached on requirements.txt alone: a change to the code
+                # repackages only the code, so synth needs no package index after the first time
+                "automatic_layer": True,
                 "iam_role_arn": self.roles[API_FUNCTION].role_arn,
                 "xray": True,
                 "lambda_timeout": LAMBDA_TIMEOUT,
@@ -278,16 +339,30 @@ class PlatformStack(cdk.Stack):
             },
         )
 
-    def _wire_event_sources(self, app: Any) -> None:
-        """Point stream consumers at the real streams, with partial batch failures and a failure queue."""
+    def _wire_event_sources(self, app: Any) -> set[str]:
+        """Point each consumer at the real stream or queue, with partial batch failures; return the
+        names of the stream consumers.
+
+        Chalice builds the event sources from what the app named at import time (a placeholder stream
+        ARN, the queue names of the synth process's settings), so each is replaced here by the stack's
+        own resource, and checked against what `infra/access.py` declares for the function.
+        """
         from chalice.app import DynamoDBEventConfig, SQSEventConfig
 
+        from chalicelib.config import get_settings
+
+        settings = get_settings()  # the settings the app was imported with
+        queue_of = {getattr(settings, attr): attr for attr in self.queues}
+        streamed = set()
         for source in app.event_sources:
             function = self.chalice.get_resource(camel(source.name))
             # Chalice's stage config would give every function the API's role: each gets its own
             function.add_property_override("Role", self.roles[source.name].role_arn)
+            access = ACCESS[source.name]
             if isinstance(source, DynamoDBEventConfig):
-                table = self.tables[_table_of(source.stream_arn, self.prefix)]
+                logical = _table_of(source.stream_arn, self.prefix)
+                _must_match(source.name, "streams", access.streams, logical)
+                table = self.tables[logical]
                 event = f"Events.{camel(source.name)}DynamodbEventSource.Properties"
                 function.add_property_override(f"{event}.Stream", table.table_stream_arn)
                 function.add_property_override(f"{event}.StartingPosition", "TRIM_HORIZON")
@@ -298,9 +373,20 @@ class PlatformStack(cdk.Stack):
                 function.add_property_override(
                     f"{event}.DestinationConfig", {"OnFailure": {"Destination": self.failures.queue_arn}}
                 )
+                streamed.add(source.name)
             elif isinstance(source, SQSEventConfig):
+                if source.queue not in queue_of:
+                    raise ValueError(
+                        f"{source.name} reads queue {source.queue!r}, which no *_queue setting names"
+                    )
+                attr = queue_of[source.queue]
+                _must_match(source.name, "queues", access.queues, attr)
                 event = f"Events.{camel(source.name)}SqsEventSource.Properties"
+                function.add_property_override(f"{event}.Queue", self.queues[attr].queue_arn)
                 function.add_property_override(f"{event}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+            elif access.streams or access.queues:
+                raise ValueError(f"{source.name} is a schedule: it has no stream or queue in infra/access.py")
+        return streamed
 
     def _api_settings(self) -> None:
         api = self.chalice.get_resource("RestAPI")
@@ -346,23 +432,35 @@ class PlatformStack(cdk.Stack):
             self._grant(self.roles[name], ACCESS[name])
 
     def _grant(self, role: iam.Role, access: Access) -> None:
-        rw = self.tables.keys() if ALL_TABLES in access.tables else access.tables
-        for logical in rw:
-            self.tables[logical].grant_read_write_data(role)
-        for logical in access.read_tables:
-            self.tables[logical].grant_read_data(role)
+        every = ALL_TABLES in access.tables
+        rw = list(self.tables) if every else list(access.tables)
+        unknown = {*rw, *access.read_tables, *access.write_tables, *access.streams} - self.tables.keys()
+        if unknown:
+            raise ValueError(f"infra/access.py names tables no model defines: {', '.join(sorted(unknown))}")
+        readable = [*rw, *access.read_tables]
+        writable = [*rw, *access.write_tables]
+        if readable:
+            arns = [self.tables[t].table_arn for t in readable]
+            role.add_to_policy(
+                iam.PolicyStatement(actions=[*_READ, "dynamodb:DescribeTable"], resources=arns)
+            )
+            indexes = [f"{self.tables[t].table_arn}/index/*" for t in readable if t in self.indexed]
+            if indexes:
+                role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=indexes))
+        if writable:
+            arns = [self.tables[t].table_arn for t in writable]
+            role.add_to_policy(
+                iam.PolicyStatement(actions=[*_WRITE, "dynamodb:DescribeTable"], resources=arns)
+            )
         for logical in access.streams:
             self.tables[logical].grant_stream_read(role)
         if access.streams:
-            self.failures.grant_send_messages(role)
+            self.failures.grant_send_messages(role)  # the on-failure destination of its stream
         for attr in access.queues:
             self.queues[attr].grant_consume_messages(role)
         for attr in access.send_queues:
             self.queues[attr].grant_send_messages(role)
-        if access.bucket in ("read", "read_write"):
-            self.bucket.grant_read(role)
-        if access.bucket in ("write", "read_write"):
-            self.bucket.grant_put(role)
+        self._grant_bucket(role, access)
         if access.cognito_admin:
             role.add_to_policy(
                 iam.PolicyStatement(
@@ -375,7 +473,64 @@ class PlatformStack(cdk.Stack):
                 )
             )
         if access.reports_key_encrypt:
-            self.reports_key.grant_encrypt(role)
+            from chalicelib.store.kms import encryption_context
+
+            # Encrypt only, and only for ciphertexts bound to a case (store.kms.encryption_context)
+            purpose = encryption_context("")["purpose"]
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Encrypt"],
+                    resources=[self.reports_key.key_arn],
+                    conditions={"StringEquals": {"kms:EncryptionContext:purpose": purpose}},
+                )
+            )
+        if access.reports_lookup_mac:
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["kms:GenerateMac"], resources=[self.lookup_key.key_arn])
+            )
+        if access.put_events:
+            self.bus.grant_put_events_to(role)
+        if access.bulletin_topics:
+            # A name-prefix wildcard, on purpose: topics are per scope (`{prefix}{scope}`: the centre and
+            # 3,000+ division codes) and created by the code on first use (store.events.topic_arn), so
+            # they cannot be listed here; the prefix confines the function to the platform's own topics.
+            topics = self.format_arn(
+                service="sns", resource=f"{self.topic_prefix}*", arn_format=cdk.ArnFormat.NO_RESOURCE_NAME
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["sns:CreateTopic", "sns:Publish"], resources=[topics])
+            )
+
+    def _grant_bucket(self, role: iam.Role, access: Access) -> None:
+        """Object rights on the content bucket per key prefix; reading also lists the bucket, or S3 would
+        answer a missing key with AccessDenied where the code expects NoSuchKey."""
+        objects = self.bucket.arn_for_objects
+        for actions, prefixes in (
+            (["s3:GetObject"], access.bucket_read),
+            (["s3:PutObject"], access.bucket_write),
+            (["s3:DeleteObject"], access.bucket_delete),
+        ):
+            if prefixes:
+                role.add_to_policy(
+                    iam.PolicyStatement(actions=actions, resources=[objects(f"{p}*") for p in prefixes])
+                )
+        if access.bucket_read:
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn])
+            )
+
+    def _deny_decrypt(self) -> None:
+        """Belt and braces: the reports key's own policy refuses Decrypt to every function's role, so no
+        later grant (a managed policy, say) can let the app reveal a reporter."""
+        self.reports_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:Decrypt", "kms:ReEncryptFrom"],
+                resources=["*"],
+                conditions={"ArnEquals": {"aws:PrincipalArn": [r.role_arn for r in self.roles.values()]}},
+            )
+        )
 
     # ---- alarms ------------------------------------------------------------------------------------
 
@@ -406,7 +561,7 @@ class PlatformStack(cdk.Stack):
                     ),
                     threshold=threshold,
                 )
-            if ACCESS[name].streams:
+            if name in self.stream_consumers:
                 self._alarm(
                     f"{camel(name)}IteratorAge",
                     cw.Metric(
@@ -418,7 +573,7 @@ class PlatformStack(cdk.Stack):
                     ),
                     threshold=60_000,  # a minute behind the stream
                 )
-        for queue in [self.failures, *self.dead_letters.values()]:
+        for queue in [self.failures, self.urgent_delivery_failures, *self.dead_letters.values()]:
             self._alarm(
                 f"{queue.node.id}Depth",
                 queue.metric_approximate_number_of_messages_visible(
@@ -450,6 +605,14 @@ def _chalice_app() -> Any:
     import app as chalice_app
 
     return chalice_app.app
+
+
+def _must_match(function: str, kind: str, declared: tuple[str, ...], source: str) -> None:
+    if tuple(declared) != (source,):
+        raise ValueError(
+            f"{function} reads {kind} {source!r} (its Chalice event source) but infra/access.py declares "
+            f"{kind}={tuple(declared)!r}"
+        )
 
 
 def _table_of(stream_arn: str, prefix: str) -> str:
