@@ -11,21 +11,26 @@ session, gets the hook (registered once per client through a `unique_id`).
 Install before any client exists; the bench checks that a boto3 GetItem and a PynamoDB get both
 count exactly one call before trusting the figures.
 
-DynamoDB write calls also record how many items they write (`items_written`), read from the call's
-parameters in a `before-parameter-build` hook and booked when the call's `before-call` fires, so a
-call and its items are counted together; `CallCounter.writes()` gives them per operation.
+DynamoDB write calls also record how many items they write: `items_written` reads the count from
+the call's parameters (a `before-parameter-build` hook) and it is booked when the answer arrives
+(`after-call`): a refused call (a cancelled transaction, a failed condition) wrote nothing, and a
+BatchWriteItem's unprocessed items were not written. `CallCounter.writes()` gives them per operation.
+`CallCounter.timings()` gives the time from each call's `before-call` to its `after-call` (moto's
+work, the answer's parsing; not the building of the request), per (service, operation).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 HOOK_ID = "mmp-bench-call-counter"
-_ITEMS = "mmp_bench_items"  # key in botocore's per-call request context
+_ITEMS = "mmp_bench_items"  # keys in botocore's per-call request context
+_STARTED = "mmp_bench_started"
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 
 
@@ -49,6 +54,7 @@ class CallCounter:
         self.calls: list[tuple[str, str]] = []
         self.clients: list[str] = []
         self.written: list[tuple[str, int]] = []  # (DynamoDB write operation, items), in call order
+        self.timed: list[tuple[tuple[str, str], float]] = []  # ((service, operation), ms), in call order
         self._original: Callable | None = None
 
     def install(self) -> None:
@@ -77,11 +83,11 @@ class CallCounter:
 
     def hook(self, client: Any) -> None:
         """Count the calls of one (existing) client too."""
-        client.meta.events.register("before-call", self._on_call, unique_id=HOOK_ID)
+        events = client.meta.events
+        events.register("before-call", self._on_call, unique_id=HOOK_ID)
+        events.register("after-call", self._on_answer, unique_id=f"{HOOK_ID}-answer")
         if client.meta.service_model.service_name == "dynamodb":
-            client.meta.events.register(
-                "before-parameter-build", self._on_params, unique_id=f"{HOOK_ID}-items"
-            )
+            events.register("before-parameter-build", self._on_params, unique_id=f"{HOOK_ID}-params")
         with self._lock:
             self.clients.append(client.meta.service_model.service_name)
 
@@ -92,8 +98,27 @@ class CallCounter:
     def _on_call(self, model: Any, context: dict | None = None, **_: Any) -> None:
         with self._lock:
             self.calls.append((model.service_model.service_name, model.name))
-            if context is not None and _ITEMS in context:
-                self.written.append((model.name, context.pop(_ITEMS)))
+        if context is not None:
+            context[_STARTED] = time.perf_counter()
+
+    def _on_answer(
+        self, http_response: Any, parsed: dict, model: Any, context: dict | None = None, **_: Any
+    ) -> None:
+        if context is None:
+            return
+        if _STARTED in context:
+            ms = (time.perf_counter() - context.pop(_STARTED)) * 1000
+            with self._lock:
+                self.timed.append(((model.service_model.service_name, model.name), ms))
+        if _ITEMS not in context:
+            return
+        items = context.pop(_ITEMS)
+        if getattr(http_response, "status_code", 200) >= 300:
+            items = 0
+        elif model.name == "BatchWriteItem":
+            items -= sum(len(r) for r in (parsed.get("UnprocessedItems") or {}).values())
+        with self._lock:
+            self.written.append((model.name, items))
 
     @contextmanager
     def window(self) -> Iterator[Counter]:
@@ -117,6 +142,18 @@ class CallCounter:
             with self._lock:
                 for operation, items in self.written[start:]:
                     tally[operation] += items
+
+    @contextmanager
+    def timings(self) -> Iterator[Counter]:
+        """Milliseconds spent in the calls made inside the `with` block, per (service, operation)."""
+        start = len(self.timed)
+        tally: Counter = Counter()
+        try:
+            yield tally
+        finally:
+            with self._lock:
+                for key, ms in self.timed[start:]:
+                    tally[key] += ms
 
 
 def by_service(tally: Counter, service: str) -> Counter:

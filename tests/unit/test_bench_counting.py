@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections import Counter
 
@@ -93,7 +94,7 @@ def test_items_written_per_write_call():
                 KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
             )
-            with counter.window() as calls, counter.writes() as items:
+            with counter.window() as calls, counter.writes() as items, counter.timings() as ms:
                 ddb.put_item(TableName=table, Item={"key": {"S": "a"}})
                 ddb.batch_write_item(
                     RequestItems={
@@ -114,9 +115,17 @@ def test_items_written_per_write_call():
                     ]
                 )
                 ddb.get_item(TableName=table, Key={"key": {"S": "a"}})
+                with contextlib.suppress(ddb.exceptions.ConditionalCheckFailedException):
+                    ddb.put_item(  # refused: writes nothing
+                        TableName=table,
+                        Item={"key": {"S": "a"}},
+                        ConditionExpression="attribute_not_exists(#k)",
+                        ExpressionAttributeNames={"#k": "key"},
+                    )
     finally:
         counter.uninstall()
     assert by_service(calls, "dynamodb") == Counter(
-        {"PutItem": 1, "BatchWriteItem": 1, "TransactWriteItems": 1, "GetItem": 1}
+        {"PutItem": 2, "BatchWriteItem": 1, "TransactWriteItems": 1, "GetItem": 1}
     )
     assert items == Counter({"PutItem": 1, "BatchWriteItem": 3, "TransactWriteItems": 1})
+    assert set(ms) == set(calls) and all(v > 0 for v in ms.values())
