@@ -237,7 +237,8 @@ def decode_cursor(scope: str, cursor: str | None) -> dict | None:
         payload = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (ValueError, TypeError) as exc:
         raise bad from exc
-    if not hmac.compare_digest(_cursor_mac(scope, payload), mac):
+    # as bytes: compare_digest refuses str with non-ASCII characters, which a client may send
+    if not hmac.compare_digest(_cursor_mac(scope, payload).encode(), mac.encode("utf-8", "replace")):
         raise bad
     try:
         key = json.loads(payload)
