@@ -11,6 +11,9 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'pip<26.3'
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-infra.txt
+	printf '#!/bin/sh\n# mmp: the local tools (chalicelib/local/cli.py), run from this checkout\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s" -m chalicelib.local.cli "$$@"\n' \
+	  "$(CURDIR)" "$(CURDIR)/$(PY)" > $(VENV)/bin/mmp
+	chmod +x $(VENV)/bin/mmp
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,7 +1,9 @@
-"""`mmp`: small tools for the running local stack (`python -m chalicelib.local.cli --help`).
+"""`mmp`: small tools for the running local stack (`.venv/bin/mmp --help`).
 
 The commands read `admin.json` from the local dir to find the stack, then act on its moto endpoint
 from this process: a scheduled consumer fired here runs the same function the pump would call.
+`mmp filing run --aws` acts on the AWS account and stage of the environment instead (`MMP_STAGE`,
+`MMP_TABLE_PREFIX`, the usual AWS credentials), where the deployed job consumer does the work.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from chalicelib.local.bootstrap import local_dir, read_admin_file
 app = typer.Typer(name="mmp", help="Tools for the local stack started with `make run`.", no_args_is_help=True)
 schedule_app = typer.Typer(help="Scheduled consumers.", no_args_is_help=True)
 bulletin_app = typer.Typer(help="Bulletins in the content bucket.", no_args_is_help=True)
+filing_app = typer.Typer(help="The monthly participation filing.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(bulletin_app, name="bulletin")
+app.add_typer(filing_app, name="filing")
 
 
 def _connect() -> dict[str, Any]:
@@ -99,9 +103,82 @@ def bulletin_upload(
     typer.echo(f"uploaded s3://{info['content_bucket']}/{key}")
 
 
+@filing_app.command("run")
+def filing_run(
+    month: Annotated[str, typer.Option(help="The month to file, YYYY-MM (a month that has ended).")],
+    org_id: Annotated[str, typer.Option(help="File this department's subtree only.")] = "central",
+    force: Annotated[bool, typer.Option(help="Start even while another run of the month is going.")] = False,
+    wait: Annotated[bool, typer.Option(help="Follow the run with a progress bar until it is done.")] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to follow the run before giving up.")] = 3600,
+    aws: Annotated[bool, typer.Option(help="Act on AWS (the environment's stage), not the local stack.")] = False,
+) -> None:
+    """Start the filing of MONTH (one queued job per department) and follow it to the end."""
+    from chalicelib.domain.errors import DomainError
+    from chalicelib.services.monthly_filing import start
+
+    if not aws:
+        _connect()
+    try:
+        started = start(month, org_id, requested_by="cli", force=force)
+    except DomainError as exc:
+        typer.echo(f"{exc}: {json.dumps(getattr(exc, 'errors', []), ensure_ascii=False)}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"filing {started['month']} run {started['run']}: {started['departments']} departments")
+    if wait and not _follow(started, timeout):
+        raise typer.Exit(1)
+
+
+@filing_app.command("status")
+def filing_status(
+    month: Annotated[str, typer.Option(help="The month, YYYY-MM.")],
+    aws: Annotated[bool, typer.Option(help="Ask AWS (the environment's stage), not the local stack.")] = False,
+) -> None:
+    """Print the month's latest run: departments filed out of all, status, times."""
+    from chalicelib.services.monthly_filing import progress
+
+    if not aws:
+        _connect()
+    found = progress(month)
+    if found is None:
+        typer.echo(f"no filing of {month} yet", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(found, ensure_ascii=False))
+
+
+def _follow(started: dict, timeout: float) -> bool:
+    """A progress bar over the run's departments until all are filed; False when it gave up."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from chalicelib.services.monthly_filing import progress
+
+    deadline = time.monotonic() + timeout
+    with Progress(
+        TextColumn("filing {task.fields[month]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    ) as bar:
+        task = bar.add_task("filing", total=started["departments"], month=started["month"])
+        while time.monotonic() < deadline:
+            now = progress(started["month"]) or {}
+            if now.get("run") != started["run"]:
+                bar.stop()
+                typer.echo("a newer run of this month took over", err=True)
+                return False
+            bar.update(task, completed=int(now.get("finished") or 0))
+            if now.get("status") == "complete":
+                break
+            time.sleep(0.5)
+        else:
+            bar.stop()
+            typer.echo(f"still running after {timeout:.0f} s: `mmp filing status --month ...`", err=True)
+            return False
+    typer.echo(f"filed {started['month']}: {started['departments']} departments")
+    return True
+
+
 def main() -> None:
     """Entry point of `mmp`."""
-    app()
+    app(prog_name="mmp")
 
 
 if __name__ == "__main__":
