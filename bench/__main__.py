@@ -1,4 +1,5 @@
-"""`python -m bench` (`make bench`): DynamoDB calls and time per API operation, and the cold-start ratio.
+"""`python -m bench` (`make bench`): DynamoDB calls and time per API operation, virtual branches, content,
+transfers and their stream consumers, participation scoring and the monthly filing, and the cold-start ratio.
 
 Exits 0 whether or not the targets are met (FAIL is printed); 1 when the API or the call counter
 does not work as the bench expects, since then there are no figures to trust.
@@ -20,6 +21,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurement")
     parser.add_argument("--no-api", action="store_true", help="skip the in-process API measurement")
     parser.add_argument("--no-content", action="store_true", help="skip the bulletins and feed measurement")
+    parser.add_argument(
+        "--no-transfers",
+        action="store_true",
+        help="skip the transfers and transfer-stream consumers measurement",
+    )
+    parser.add_argument(
+        "--no-participation", action="store_true", help="skip the scoring and monthly filing measurement"
+    )
+    parser.add_argument(
+        "--county-members",
+        type=int,
+        default=2_000,
+        help="members of the county the filing measurement files (default 2000)",
+    )
     args = parser.parse_args(argv)
 
     env.configure()  # before anything imports project code, boto3 or moto
@@ -61,6 +76,26 @@ def main(argv: list[str] | None = None) -> int:
             out.print(f"[bold red]bench could not measure content:[/] {exc}")
             return 1
         content.report(out, content_result)
+    transfer_result = None
+    if not args.no_transfers:
+        from bench import transfers
+
+        try:
+            transfer_result = transfers.run(counter, n=max(10, args.n // 2), warmup=args.warmup)
+        except BenchError as exc:
+            out.print(f"[bold red]bench could not measure transfers:[/] {exc}")
+            return 1
+        transfers.report(out, transfer_result)
+    participation_result = None
+    if not args.no_participation:
+        from bench import participation
+
+        try:
+            participation_result = participation.run(counter, members=args.county_members)
+        except BenchError as exc:
+            out.print(f"[bold red]bench could not measure participation:[/] {exc}")
+            return 1
+        participation.report(out, participation_result)
     if not args.no_cold:
         from bench import coldstart
 
@@ -69,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     report.summary(out, result, cold)
     if content_result is not None:
         content.summary(out, content_result)
+    if transfer_result is not None:
+        transfers.summary(out, transfer_result)
+    if participation_result is not None:
+        participation.summary(out, participation_result)
     return 0
 
 
