@@ -316,9 +316,10 @@ def _filing(
     counter: CallCounter, api: _Api, admin_token: str, ddb: Any, members: int
 ) -> tuple[Filing, float]:
     from app import app
+    from chalicelib.consumers.monthly_filing import FANOUT
     from chalicelib.domain.scoring import previous_month
     from chalicelib.local.pump import Pump
-    from chalicelib.services.monthly_filing import FANOUT, start
+    from chalicelib.services.monthly_filing import start
     from chalicelib.store import participation_filings
     from tests.integration.participation_support import seed_members, seed_scores, synthetic_numbers
 
@@ -554,7 +555,7 @@ def _extrapolate(out: Any, f: Filing) -> None:
         f"[bold]Extrapolation to {TARGET_MEMBERS:,} members[/] at this run's speed (moto on this machine). "
         f"The seeded tree has {f.departments:,} departments, {f.counties:,} of them counties; the design "
         f"queues one SQS job per department and runs at most {f.fanout} at once (assumed Lambda "
-        f"concurrency: the job consumer's maximum_concurrency, services.monthly_filing.FANOUT).\n"
+        f"concurrency: the job consumer's maximum_concurrency, consumers.monthly_filing.FANOUT).\n"
         f"  members per county  = {TARGET_MEMBERS:,} / {f.counties:,} = {per_county:,.0f} (spread evenly)\n"
         f"  a job's fixed cost  = {f.empty_seconds:.2f} s (a county with no members, filed in this run)\n"
         f"  per member          = ({f.seconds:.2f} s − {f.empty_seconds:.2f} s) / {f.members:,} = "

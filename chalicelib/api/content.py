@@ -6,8 +6,8 @@ from chalice import Blueprint
 
 from chalicelib.api.http import Call, Created, Paged, endpoint
 from chalicelib.api.schemas import content as s
-from chalicelib.domain.content import valid_id, valid_scope
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.identifiers import valid_id, valid_scope
 
 bp = Blueprint(__name__)
 

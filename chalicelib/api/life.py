@@ -9,8 +9,8 @@ from chalice import Blueprint
 from chalicelib.api.http import Call, Created, Paged, endpoint
 from chalicelib.api.schemas import PageQuery
 from chalicelib.api.schemas import life as s
-from chalicelib.domain.content import valid_id
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.identifiers import valid_id
 from chalicelib.domain.life import ID_PATTERN
 
 bp = Blueprint(__name__)

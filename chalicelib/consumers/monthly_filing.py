@@ -13,11 +13,11 @@ import json
 from chalice import Blueprint, Cron
 
 from chalicelib.config import get_settings
-from chalicelib.services.monthly_filing import FANOUT
 
 bp = Blueprint(__name__)
 
 SCHEDULE = Cron(30, 16, "L", "*", "?", "*")
+FANOUT = 50  # jobs running at once: the SQS event source's maximum concurrency
 
 
 @bp.schedule(SCHEDULE, name="participation_filing_schedule", description="Monthly participation filing")

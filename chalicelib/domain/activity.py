@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.content import SECTIONS, valid_id
+from chalicelib.domain.identifiers import SECTIONS, valid_id
 
 TYPES = ("section_open", "article_open")
 MAX_EVENTS = 100

@@ -19,8 +19,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import markdown
+from chalicelib.domain.identifiers import ID_PATTERN, SCOPE_PATTERN, SECTIONS, valid_id, valid_scope  # noqa: F401
 
-SECTIONS = ("current_affairs", "theory", "social_topics", "basics", "history", "discussion", "professional")
 KINDS = ("weekly", "urgent")
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ARTICLE_BYTES = 100 * 1024
@@ -34,10 +34,6 @@ MAX_STORED_ARTICLE_BYTES = 350 * 1024
 MAX_STORED_EDITION_BYTES = 3_800 * 1024
 URGENT_WINDOW = timedelta(days=7)
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-SCOPE_PATTERN = r"^(central|[0-9]{6})$"
-_ID = re.compile(ID_PATTERN)
-_SCOPE = re.compile(SCOPE_PATTERN)
 _KEY = re.compile(r"^bulletins/([^/]+)/([^/]+)\.json$")
 _WEEK = re.compile(r"^([0-9]{4})-W([0-9]{2})$")
 
@@ -64,14 +60,6 @@ def scope_org_id(scope: str) -> str:
     from chalicelib.domain.divisions import CENTRAL_ORG_ID, org_id_for
 
     return CENTRAL_ORG_ID if scope == "central" else org_id_for(scope)
-
-
-def valid_scope(scope: str) -> bool:
-    return bool(_SCOPE.match(scope))
-
-
-def valid_id(value: str) -> bool:
-    return bool(_ID.match(value))
 
 
 def parse_key(key: str) -> tuple[str, str] | None:

@@ -37,7 +37,6 @@ OWN = "own"  # the part of a department that is its own branches
 PAGE = 500  # members per Query page
 MARGIN_MS = 10_000  # continue in a new message when less time than this is left
 STALE_RUN = timedelta(hours=6)  # a run not finished by then may be replaced without --force
-FANOUT = 50  # jobs running at once (the SQS event source's maximum concurrency)
 
 Remaining = Callable[[], float]
 

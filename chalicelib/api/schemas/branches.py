@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from chalicelib.api.schemas import NUMBER, ORG_ID, PageQuery, Strict
+from chalicelib.api.schemas import NUMBER, ORG_ID, Model, PageQuery, Strict
 
 VERSION = Field(ge=1, le=1_000_000)
 REASON = Field(min_length=1, max_length=500)
 
 
-class Rules(BaseModel):
+class Rules(Model):
     rules_version: int
     rules_text: str
     rules_published_at: str
@@ -28,7 +28,7 @@ class FoundBranch(Strict):
     accepted_covenant_version: int = VERSION
 
 
-class BranchView(BaseModel):
+class BranchView(Model):
     """The public record: no registration numbers, the secretary's name masked (张*, 欧阳**)."""
 
     org_id: str
@@ -56,7 +56,7 @@ class BranchFounded(BranchWithSecretary):
     accepted_at: str
 
 
-class BranchPage(BaseModel):
+class BranchPage(Model):
     items: list[BranchView]
     next_cursor: str | None
 
@@ -65,7 +65,7 @@ class RegistryQuery(PageQuery):
     supervising_org_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
-class LogEntry(BaseModel):
+class LogEntry(Model):
     action: str
     at: str
     by: str
@@ -74,7 +74,7 @@ class LogEntry(BaseModel):
     details: dict
 
 
-class LogPage(BaseModel):
+class LogPage(Model):
     items: list[LogEntry]
     next_cursor: str | None
 
@@ -84,7 +84,7 @@ class BranchDetail(BranchView):
     log_complete: bool
 
 
-class FoundingRecord(BaseModel):
+class FoundingRecord(Model):
     org_id: str
     founder: str
     accepted_rules_version: int
@@ -101,7 +101,7 @@ class JoinBody(Strict):
     message: str | None = Field(None, max_length=500)
 
 
-class JoinRequestView(BaseModel):
+class JoinRequestView(Model):
     org_id: str
     registration_number: str
     name: str
@@ -114,7 +114,7 @@ class JoinRequestView(BaseModel):
     overdue: bool
 
 
-class JoinRequestPage(BaseModel):
+class JoinRequestPage(Model):
     items: list[JoinRequestView]
     next_cursor: str | None
 
@@ -123,7 +123,7 @@ class JoinRequestQuery(PageQuery):
     status: Literal["pending", "approved", "rejected", "withdrawn", "closed"] = "pending"
 
 
-class Left(BaseModel):
+class Left(Model):
     org_id: str
     left: bool
     dissolved: bool
@@ -133,14 +133,14 @@ class Handover(Strict):
     to: str = Field(pattern=NUMBER)
 
 
-class BranchMember(BaseModel):
+class BranchMember(Model):
     name: str
     joined_at: str
     role: Literal["secretary", "deputy", "member"]
     registration_number: str | None = None
 
 
-class MemberPage(BaseModel):
+class MemberPage(Model):
     items: list[BranchMember]
     next_cursor: str | None
 
@@ -149,7 +149,7 @@ class NameDeputy(Strict):
     registration_number: str = Field(pattern=NUMBER)
 
 
-class Deputy(BaseModel):
+class Deputy(Model):
     org_id: str
     registration_number: str
     role: str

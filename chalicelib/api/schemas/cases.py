@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import Field, StrictBool
 
-from chalicelib.api.schemas import ORG_ID, PageQuery, Strict
+from chalicelib.api.schemas import ORG_ID, Model, PageQuery, Strict
 
 
 class CreateAppeal(Strict):
@@ -14,7 +14,7 @@ class CreateAppeal(Strict):
     body: str = Field(min_length=1, max_length=10000)
 
 
-class AppealCreated(BaseModel):
+class AppealCreated(Model):
     case_id: str
     status: str
     handling_org_id: str
@@ -28,7 +28,7 @@ class CreateReport(Strict):
     anonymous: StrictBool = False
 
 
-class ReportCreated(BaseModel):
+class ReportCreated(Model):
     case_id: str
     status: str
     handling_org_id: str
@@ -46,12 +46,12 @@ class CreateCaseResponse(Strict):
     status: Literal["accepted", "resolved", "rejected"]
 
 
-class CaseSubmitter(BaseModel):
+class CaseSubmitter(Model):
     registration_number: str
     name: str
 
 
-class CaseResponseView(BaseModel):
+class CaseResponseView(Model):
     org_id: str
     status: str
     body: str
@@ -59,7 +59,7 @@ class CaseResponseView(BaseModel):
     responder: str | None = Field(None, description="shown to staff only")
 
 
-class CaseView(BaseModel):
+class CaseView(Model):
     case_id: str
     kind: Literal["appeal", "report"]
     subject: str
@@ -79,6 +79,6 @@ class CaseView(BaseModel):
     responses: list[CaseResponseView] | None = None
 
 
-class CasePage(BaseModel):
+class CasePage(Model):
     items: list[CaseView]
     next_cursor: str | None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from chalicelib.api.schemas import PageQuery, Strict
+from chalicelib.api.schemas import Model, PageQuery, Strict
 from chalicelib.domain.activity import MAX_EVENTS
-from chalicelib.domain.content import ID_PATTERN, SCOPE_PATTERN
+from chalicelib.domain.identifiers import ID_PATTERN, SCOPE_PATTERN
 
 
 class UploadUrlRequest(Strict):
@@ -16,7 +16,7 @@ class UploadUrlRequest(Strict):
     edition_id: str = Field(pattern=ID_PATTERN)
 
 
-class UploadUrl(BaseModel):
+class UploadUrl(Model):
     upload_url: str
     key: str
     method: Literal["PUT"]
@@ -26,14 +26,14 @@ class UploadUrl(BaseModel):
     rejection_key: str
 
 
-class UploadStatus(BaseModel):
+class UploadStatus(Model):
     key: str
     published_revision: int | None
     updated_at: str | None
     rejection: dict | None
 
 
-class FeedEdition(BaseModel):
+class FeedEdition(Model):
     edition_id: str
     scope: str
     kind: Literal["weekly", "urgent"]
@@ -47,7 +47,7 @@ class FeedEdition(BaseModel):
     pinned: bool = Field(description="shown first: urgent and younger than 7 days")
 
 
-class FeedPage(BaseModel):
+class FeedPage(Model):
     items: list[FeedEdition]
     next_cursor: str | None
 
@@ -56,14 +56,14 @@ class FeedQuery(PageQuery):
     pass
 
 
-class EditionArticle(BaseModel):
+class EditionArticle(Model):
     article_id: str
     section: str
     title: str
     position: int
 
 
-class EditionView(BaseModel):
+class EditionView(Model):
     edition_id: str
     scope: str
     org_id: str
@@ -77,12 +77,12 @@ class EditionView(BaseModel):
     articles: list[EditionArticle]
 
 
-class ArticleLink(BaseModel):
+class ArticleLink(Model):
     title: str
     url: str
 
 
-class ArticleView(BaseModel):
+class ArticleView(Model):
     article_id: str
     edition_id: str
     edition_title: str
@@ -108,13 +108,13 @@ class ActivityBatch(Strict):
     )
 
 
-class ActivityEventResult(BaseModel):
+class ActivityEventResult(Model):
     event_id: str | None
     status: Literal["accepted", "duplicate", "rejected"]
     reason: str | None = None
 
 
-class ActivityReport(BaseModel):
+class ActivityReport(Model):
     accepted: int
     duplicate: int
     rejected: int

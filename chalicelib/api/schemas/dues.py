@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import Field, StrictInt
 
-from chalicelib.api.schemas import PageQuery, Query, Strict
+from chalicelib.api.schemas import Model, PageQuery, Query, Strict
 from chalicelib.domain.dues import CATEGORIES, MAX_AMOUNT_FEN, MAX_INCOME_FEN, PERIOD_PATTERN
 
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
@@ -17,7 +17,7 @@ class DuesRateQuery(Query):
     category: Category = "employed"
 
 
-class DuesRate(BaseModel):
+class DuesRate(Model):
     category: str
     rate: float | None = Field(description="share of the income, 0.005 is 0.5 %; null for fixed amounts")
     amount_fen: int
@@ -38,7 +38,7 @@ class CreateDuesPayment(Strict):
     )
 
 
-class DuesPaymentView(BaseModel):
+class DuesPaymentView(Model):
     payment_id: str
     registration_number: str
     period: str
@@ -55,7 +55,7 @@ class DuesPaymentView(BaseModel):
     paid_at: str
 
 
-class DuesPaymentPage(BaseModel):
+class DuesPaymentPage(Model):
     items: list[DuesPaymentView]
     next_cursor: str | None
 
@@ -64,7 +64,7 @@ class DuesLedgerQuery(PageQuery):
     period: str | None = Field(None, pattern=PERIOD_PATTERN, description="YYYY-MM; default the current month")
 
 
-class DuesLedgerEntryView(BaseModel):
+class DuesLedgerEntryView(Model):
     org_id: str
     period: str
     kind: Literal["payment", "transfer_out", "transfer_in"]
@@ -77,7 +77,7 @@ class DuesLedgerEntryView(BaseModel):
     at: str
 
 
-class DuesLedgerTotals(BaseModel):
+class DuesLedgerTotals(Model):
     collected_fen: int
     transferred_out_fen: int
     transferred_in_fen: int
@@ -86,7 +86,7 @@ class DuesLedgerTotals(BaseModel):
     credited_members: int
 
 
-class DuesLedgerPage(BaseModel):
+class DuesLedgerPage(Model):
     org_id: str
     period: str
     totals: DuesLedgerTotals
@@ -94,7 +94,7 @@ class DuesLedgerPage(BaseModel):
     next_cursor: str | None
 
 
-class DuesUnpaidMember(BaseModel):
+class DuesUnpaidMember(Model):
     registration_number: str
     name: str
     status: str
@@ -103,7 +103,7 @@ class DuesUnpaidMember(BaseModel):
     flagged: bool = Field(description="six months in a row unpaid")
 
 
-class DuesUnpaidPage(BaseModel):
+class DuesUnpaidPage(Model):
     org_id: str
     period: str
     items: list[DuesUnpaidMember]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from chalicelib.api.schemas import PageQuery, Strict
+from chalicelib.api.schemas import Model, PageQuery, Strict
 from chalicelib.domain.life import (
     MAX_BODY_CHARS,
     MAX_NAME_CHARS,
@@ -22,7 +22,7 @@ class HideRequest(Strict):
     reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
 
 
-class LifePost(BaseModel):
+class LifePost(Model):
     id: str
     author_name: str = Field(description="masked: the first character only")
     mine: bool
@@ -35,12 +35,12 @@ class LifePost(BaseModel):
     discussion_id: str | None = None
 
 
-class LifePostPage(BaseModel):
+class LifePostPage(Model):
     items: list[LifePost]
     next_cursor: str | None
 
 
-class Deleted(BaseModel):
+class Deleted(Model):
     id: str
     deleted: bool
 
@@ -50,7 +50,7 @@ class NewGroup(Strict):
     topic: str = Field(min_length=1, max_length=MAX_TOPIC_CHARS)
 
 
-class GroupView(BaseModel):
+class GroupView(Model):
     group_id: str
     name: str
     topic: str
@@ -62,7 +62,7 @@ class GroupView(BaseModel):
     member: bool | None = None
 
 
-class GroupPage(BaseModel):
+class GroupPage(Model):
     items: list[GroupView]
     next_cursor: str | None
 
@@ -72,7 +72,7 @@ class GroupListQuery(PageQuery):
     mine: bool = False
 
 
-class GroupLeft(BaseModel):
+class GroupLeft(Model):
     group_id: str
     member: bool
 
@@ -85,7 +85,7 @@ class NewDiscussion(Strict):
     )
 
 
-class DiscussionView(BaseModel):
+class DiscussionView(Model):
     discussion_id: str
     org_id: str
     title: str | None
@@ -98,7 +98,7 @@ class DiscussionView(BaseModel):
     hidden_reason: str | None
 
 
-class DiscussionPage(BaseModel):
+class DiscussionPage(Model):
     items: list[DiscussionView]
     next_cursor: str | None
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
-from chalicelib.api.schemas import PageQuery, Query, Strict
+from chalicelib.api.schemas import Model, PageQuery, Query, Strict
 
 MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 ActivityType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,31}$")]
@@ -17,13 +17,13 @@ class ParticipationQuery(Query):
     month: str | None = Field(None, pattern=MONTH, description="YYYY-MM (Asia/Shanghai); default this month")
 
 
-class DayView(BaseModel):
+class DayView(Model):
     date: str = Field(description="an Asia/Shanghai day, YYYY-MM-DD")
     points: int
     counts: dict[str, int]
 
 
-class ParticipationView(BaseModel):
+class ParticipationView(Model):
     month: str
     points: int
     active_days: int
@@ -31,13 +31,13 @@ class ParticipationView(BaseModel):
     days: list[DayView] = Field(description="days with any activity, oldest first")
 
 
-class TypeRuleView(BaseModel):
+class TypeRuleView(Model):
     points: int
     daily_cap: int | None = Field(description="scored activities of this type per day; null: no cap")
     once_per_target: bool = False
 
 
-class RulesVersion(BaseModel):
+class RulesVersion(Model):
     version: int
     effective_from: str
     types: dict[str, TypeRuleView]
@@ -66,7 +66,7 @@ class FilingQuery(PageQuery):
     )
 
 
-class Figures(BaseModel):
+class Figures(Model):
     members: int
     active_members: int
     points: int
@@ -74,7 +74,7 @@ class Figures(BaseModel):
     distribution: dict[str, int] = Field(description="members per bucket of month points")
 
 
-class FilingMemberRow(BaseModel):
+class FilingMemberRow(Model):
     registration_number: str
     name: str
     branch_id: str
@@ -89,7 +89,7 @@ class FilingOrgRow(Figures):
     level: str
 
 
-class ParticipationFilingPage(BaseModel):
+class ParticipationFilingPage(Model):
     month: str
     as_of: str
     org_id: str

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from chalicelib.api.schemas import ORG_ID, PageQuery, Query, Strict
+from chalicelib.api.schemas import ORG_ID, Model, PageQuery, Query, Strict
 
 TRANSFER_ID = r"^tr-[0-9a-f]{20}$"
 ORG_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -28,7 +28,7 @@ class Decision(Strict):
     reason: str | None = Field(None, min_length=1, max_length=500)
 
 
-class HistoryStep(BaseModel):
+class HistoryStep(Model):
     action: str
     status: str
     by: str | None
@@ -36,7 +36,7 @@ class HistoryStep(BaseModel):
     reason: str | None
 
 
-class TransferSummary(BaseModel):
+class TransferSummary(Model):
     transfer_id: str
     registration_number: str
     member_name: str
@@ -58,7 +58,7 @@ class TransferView(TransferSummary):
     history: list[HistoryStep]
 
 
-class TransferPage(BaseModel):
+class TransferPage(Model):
     items: list[TransferSummary]
     next_cursor: str | None
 
@@ -67,7 +67,7 @@ class OrgTransfer(TransferSummary):
     direction: Literal["in", "out"] = Field(description="entering or leaving the org's subtree")
 
 
-class OrgTransferPage(BaseModel):
+class OrgTransferPage(Model):
     items: list[OrgTransfer]
     next_cursor: str | None
 
@@ -81,7 +81,7 @@ class FilingQuery(PageQuery):
     month: str | None = Field(None, pattern=MONTH, description="YYYY-MM (China Standard Time); default now")
 
 
-class Filing(BaseModel):
+class Filing(Model):
     transfer_id: str
     org_id: str
     side: Literal["in", "out", "within"]
@@ -96,7 +96,7 @@ class Filing(BaseModel):
     filed_at: str
 
 
-class TransferFilingPage(BaseModel):
+class TransferFilingPage(Model):
     items: list[Filing]
     next_cursor: str | None
 
@@ -105,7 +105,7 @@ class StatsQuery(Query):
     month: str | None = Field(None, pattern=MONTH, description="YYYY-MM (China Standard Time); default now")
 
 
-class OrgStats(BaseModel):
+class OrgStats(Model):
     org_id: str
     month: str
     members: int = Field(description="members whose home branch is in the subtree, at the end of the month")
@@ -121,8 +121,8 @@ class OrgStats(BaseModel):
     as_of: str
 
 
-class InboxItem(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class InboxItem(Model):
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     kind: str
     id: str
@@ -131,7 +131,7 @@ class InboxItem(BaseModel):
     overdue: bool
 
 
-class Inbox(BaseModel):
+class Inbox(Model):
     items: list[InboxItem]
     overdue_count: int
     truncated: bool
