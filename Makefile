@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(PY) -m chalicelib.local
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -16,3 +16,14 @@ os.environ.update(
     POWERTOOLS_LOG_LEVEL="INFO",
 )
 os.environ.pop("MMP_AWS_ENDPOINT", None)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `-n` (pytest-xdist, `--dist loadgroup`), each suite that starts something expensive
+    once per process (the local stack, the CDK synth) stays on one worker."""
+    import pytest
+
+    for item in items:
+        top = item.nodeid.split("/")[1] if item.nodeid.startswith("tests/") else ""
+        if top in ("e2e", "infra"):
+            item.add_marker(pytest.mark.xdist_group(top))
