@@ -47,7 +47,9 @@ def _process(event, context, kind: str, deltas_of, apply_one):
     try:
         done = apply_changes(changes)
     except Exception as exc:  # the slow path retries each record and reports those that fail
-        logger.warning("batched stats write failed", extra={"consumer": kind, "error_type": type(exc).__name__})
+        logger.warning(
+            "batched stats write failed", extra={"consumer": kind, "error_type": type(exc).__name__}
+        )
         done = set()
 
     def handler(record) -> None:
@@ -81,7 +83,9 @@ def count_member_record(record) -> None:
     from chalicelib.services.stats import apply_member_change
 
     ddb = record.dynamodb
-    apply_member_change(_mark("member_stats", record), ddb.old_image or None, ddb.new_image or None, _at(record))
+    apply_member_change(
+        _mark("member_stats", record), ddb.old_image or None, ddb.new_image or None, _at(record)
+    )
 
 
 @bp.on_dynamodb_record(stream_arn=stream_arn("transfers"), batch_size=100, name="transfer_stats")

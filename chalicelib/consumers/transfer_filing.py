@@ -37,7 +37,9 @@ def on_transfer_change(event, context=None):
     for data in raw.get("Records") or []:
         try:
             record = DynamoDBRecord(data)
-            items += filing_items(record.dynamodb.old_image or None, record.dynamodb.new_image or None, _filed_at(record))
+            items += filing_items(
+                record.dynamodb.old_image or None, record.dynamodb.new_image or None, _filed_at(record)
+            )
             done.add(record.event_id)
         except Exception:  # noqa: S112 - a record that cannot be read is reported by the slow path
             continue

@@ -110,7 +110,9 @@ def filing_run(
     force: Annotated[bool, typer.Option(help="Start even while another run of the month is going.")] = False,
     wait: Annotated[bool, typer.Option(help="Follow the run with a progress bar until it is done.")] = True,
     timeout: Annotated[float, typer.Option(help="Seconds to follow the run before giving up.")] = 3600,
-    aws: Annotated[bool, typer.Option(help="Act on AWS (the environment's stage), not the local stack.")] = False,
+    aws: Annotated[
+        bool, typer.Option(help="Act on AWS (the environment's stage), not the local stack.")
+    ] = False,
 ) -> None:
     """Start the filing of MONTH (one queued job per department) and follow it to the end."""
     from chalicelib.domain.errors import DomainError
@@ -131,7 +133,9 @@ def filing_run(
 @filing_app.command("status")
 def filing_status(
     month: Annotated[str, typer.Option(help="The month, YYYY-MM.")],
-    aws: Annotated[bool, typer.Option(help="Ask AWS (the environment's stage), not the local stack.")] = False,
+    aws: Annotated[
+        bool, typer.Option(help="Ask AWS (the environment's stage), not the local stack.")
+    ] = False,
 ) -> None:
     """Print the month's latest run: departments filed out of all, status, times."""
     from chalicelib.services.monthly_filing import progress

@@ -767,7 +767,8 @@ class Article(_Base):
 
 
 class Post(_Base):
-    """A reflection (`article#id`), a study-group post (`group#id`) or a discussion reply (`discussion#id`)."""
+    """A reflection (`article#id`), a study-group post (`group#id`) or a discussion reply
+    (`discussion#id`)."""
 
     class Meta:
         logical_name = "posts"

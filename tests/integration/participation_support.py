@@ -10,6 +10,7 @@ filing would otherwise take minutes.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 import json
@@ -88,10 +89,8 @@ def ensure_content_bucket() -> str:
 
     name = get_settings().content_bucket
     s3 = boto3.client("s3", region_name="us-east-1")
-    try:
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
         s3.create_bucket(Bucket=name)
-    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
-        pass
     return name
 
 

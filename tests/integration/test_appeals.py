@@ -64,7 +64,9 @@ def test_an_appeal_moves_submitted_accepted_resolved_and_keeps_every_answer(plat
     accepted = answer(platform, chaoyang["county"], case_id, "accepted", "已受理 accepted")
     assert accepted.status_code == 201, accepted.body
     assert accepted.json_body["status"] == "accepted"
-    assert answer(platform, chaoyang["county"], case_id, "accepted", "调查中 investigating").status_code == 201
+    assert (
+        answer(platform, chaoyang["county"], case_id, "accepted", "调查中 investigating").status_code == 201
+    )
     resolved = answer(platform, chaoyang["county"], case_id, "resolved", "已解决 resolved").json_body
     assert resolved["status"] == "resolved" and resolved["response_count"] == 3
     assert [r["status"] for r in resolved["responses"]] == ["accepted", "accepted", "resolved"]
@@ -72,7 +74,11 @@ def test_an_appeal_moves_submitted_accepted_resolved_and_keeps_every_answer(plat
 
     mine = platform.get(f"/v1/cases/{case_id}", chaoyang["member_token"]).json_body
     assert mine["status"] == "resolved" and mine["body"] == "请复查 please review"
-    assert [r["body"] for r in mine["responses"]] == ["已受理 accepted", "调查中 investigating", "已解决 resolved"]
+    assert [r["body"] for r in mine["responses"]] == [
+        "已受理 accepted",
+        "调查中 investigating",
+        "已解决 resolved",
+    ]
     assert all("responder" not in r for r in mine["responses"]) and "submitted_by" not in mine
     # closed: nothing more
     assert_problem(answer(platform, chaoyang["county"], case_id, "rejected"), 409)
@@ -126,7 +132,9 @@ def test_the_department_queue_lists_open_cases_and_filters_by_status(platform):
     page = platform.get("/v1/cases?org_id=div-110106&limit=2", staff_token).json_body
     rest = platform.get(f"/v1/cases?org_id=div-110106&limit=2&cursor={page['next_cursor']}", staff_token)
     assert [c["case_id"] for c in page["items"] + rest.json_body["items"]] == [first, second, done]
-    queue_item = platform.get("/v1/cases?org_id=div-110106&status=submitted", staff_token).json_body["items"][0]
+    queue_item = platform.get("/v1/cases?org_id=div-110106&status=submitted", staff_token).json_body["items"][
+        0
+    ]
     assert "body" not in queue_item and queue_item["submitted_by"]["name"]
 
 
@@ -215,6 +223,8 @@ def test_malformed_appeals_and_answers_get_400(platform, chaoyang):
     assert_problem(platform.post("/v1/appeals", {"subject": "s", "body": "x" * 10_001}, token), 400)
     case_id = appeal(platform, token).json_body["case_id"]
     assert_problem(answer(platform, chaoyang["county"], case_id, "submitted"), 400)
-    assert_problem(platform.post(f"/v1/cases/{case_id}/responses", {"status": "accepted"}, chaoyang["county"]), 400)
+    assert_problem(
+        platform.post(f"/v1/cases/{case_id}/responses", {"status": "accepted"}, chaoyang["county"]), 400
+    )
     assert_problem(appeal(platform, None), 401)
     assert datetime.now(UTC)  # keep the import meaningful for readers of the timing test above

@@ -90,9 +90,7 @@ def test_the_identity_and_org_matrix_covers_their_routes():
     assert declared - PUBLIC <= covered
 
 
-@pytest.mark.parametrize(
-    "op", [op for op in _declared() if op.auth], ids=lambda op: f"{op.method} {op.path}"
-)
+@pytest.mark.parametrize("op", [op for op in _declared() if op.auth], ids=lambda op: f"{op.method} {op.path}")
 def test_every_signed_in_route_refuses_anonymous_callers(platform, op):
     import re
 

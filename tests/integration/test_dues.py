@@ -55,7 +55,8 @@ def test_the_rate_knows_member_categories(platform):
 
 
 @pytest.mark.parametrize(
-    "query", ["", "?monthly_income_fen=-1", "?monthly_income_fen=abc", "?category=astronaut&monthly_income_fen=1"]
+    "query",
+    ["", "?monthly_income_fen=-1", "?monthly_income_fen=abc", "?category=astronaut&monthly_income_fen=1"],
 )
 def test_bad_rate_questions_get_400(platform, query):
     assert_problem(platform.get(f"/v1/dues/rate{query}"), 400)
@@ -157,7 +158,11 @@ def test_categories_with_fixed_amounts_need_no_income(platform):
     _, token = platform.new_member()
     resp = pay(platform, token, amount=20, income=None, category="student")
     assert resp.status_code == 201, resp.body
-    assert (resp.json_body["due_fen"], resp.json_body["rate"], resp.json_body["category"]) == (20, None, "student")
+    assert (resp.json_body["due_fen"], resp.json_body["rate"], resp.json_body["category"]) == (
+        20,
+        None,
+        "student",
+    )
 
 
 def test_one_provider_reference_pays_one_period(platform):
@@ -312,5 +317,7 @@ def test_a_cursor_from_one_branch_does_not_work_on_another(platform):
         platform.new_member(branch)
     page = platform.get(f"/v1/orgs/{branch}/dues/unpaid?limit=1", platform.admin_token).json_body
     other = platform.new_branch()
-    resp = platform.get(f"/v1/orgs/{other}/dues/unpaid?limit=1&cursor={page['next_cursor']}", platform.admin_token)
+    resp = platform.get(
+        f"/v1/orgs/{other}/dues/unpaid?limit=1&cursor={page['next_cursor']}", platform.admin_token
+    )
     assert_problem(resp, 400)

@@ -118,7 +118,9 @@ def populate(branches_and_sizes, month, score_of):
 def summary_of(figures, numbers):
     from chalicelib.domain.filing import MemberRow
 
-    return Summary.of(MemberRow(n, "", "", figures[n][0], 1 if figures[n][1] else 0) for n in numbers).to_dict()
+    return Summary.of(
+        MemberRow(n, "", "", figures[n][0], 1 if figures[n][1] else 0) for n in numbers
+    ).to_dict()
 
 
 # ---- a province filed up to the centre -----------------------------------------------------------
@@ -158,7 +160,12 @@ def test_every_department_of_the_subtree_is_filed_and_the_run_completes(platform
 
 
 def test_county_city_province_and_centre_add_up_to_their_members(platform, ningxia):
-    month, figures, per_branch, ids = ningxia["month"], ningxia["figures"], ningxia["branches"], ningxia["ids"]
+    month, figures, per_branch, ids = (
+        ningxia["month"],
+        ningxia["figures"],
+        ningxia["branches"],
+        ningxia["ids"],
+    )
     county = filed(platform, "div-640104", month).json_body
     in_county = per_branch[ids["a"]] + per_branch[ids["b"]]
     assert county["summary"] == summary_of(figures, in_county)
@@ -185,7 +192,12 @@ def test_county_city_province_and_centre_add_up_to_their_members(platform, ningx
 
 
 def test_child_rows_carry_each_childs_figures(platform, ningxia):
-    month, figures, per_branch, ids = ningxia["month"], ningxia["figures"], ningxia["branches"], ningxia["ids"]
+    month, figures, per_branch, ids = (
+        ningxia["month"],
+        ningxia["figures"],
+        ningxia["branches"],
+        ningxia["ids"],
+    )
     rows = {r["org_id"]: r for r in all_rows(platform, "div-640100", month)}
     assert set(rows) >= {"div-640104", "div-640105", ids["city"]}
     assert rows[ids["city"]]["level"] == "branch"
@@ -225,7 +237,9 @@ def test_archives_hold_the_same_figures_as_json_and_csv(platform, ningxia):
     assert len(province_csv) == 1 + 5 + 1  # five cities and the branch under the province
 
 
-def test_a_rerun_gives_byte_identical_archives_and_writes_nothing_twice(platform, ningxia, filing_env, monkeypatch):
+def test_a_rerun_gives_byte_identical_archives_and_writes_nothing_twice(
+    platform, ningxia, filing_env, monkeypatch
+):
     from chalicelib.store import participation_filings as fs
 
     month = ningxia["month"]
@@ -234,7 +248,9 @@ def test_a_rerun_gives_byte_identical_archives_and_writes_nothing_twice(platform
     uploads, row_writes = [], []
     put_archive, write_rows = fs.put_archive, fs.write_member_rows
     monkeypatch.setattr(fs, "put_archive", lambda *a: uploads.append(a[0]) or put_archive(*a))
-    monkeypatch.setattr(fs, "write_member_rows", lambda *a: row_writes.append(write_rows(*a)) or row_writes[-1])
+    monkeypatch.setattr(
+        fs, "write_member_rows", lambda *a: row_writes.append(write_rows(*a)) or row_writes[-1]
+    )
     run_filing(filing_env, month, "div-640000")
     assert archives(month) == before
     assert uploads == [] and sum(row_writes) == 0  # the same bytes are not uploaded again
@@ -266,7 +282,8 @@ def test_filing_routes_validate_and_authorise(platform, ningxia):
     for bad in ({"month": "2015-13"}, {"month": "soon"}, {"rows": "everyone"}, {"limit": 0}, {"limit": 101}):
         query = {"org_id": "div-640104", "month": month, **bad}
         resp = platform.get(
-            "/v1/filings/participation?" + "&".join(f"{k}={v}" for k, v in query.items()), platform.admin_token
+            "/v1/filings/participation?" + "&".join(f"{k}={v}" for k, v in query.items()),
+            platform.admin_token,
         )
         assert resp.status_code == 400, bad
     assert platform.get(f"/v1/filings/participation?month={month}", platform.admin_token).status_code == 400
@@ -276,15 +293,21 @@ def test_filing_routes_validate_and_authorise(platform, ningxia):
 def test_participation_summary_feeds_org_statistics(platform, ningxia):
     from chalicelib.services.participation import participation_summary
 
-    month, figures, per_branch, ids = ningxia["month"], ningxia["figures"], ningxia["branches"], ningxia["ids"]
+    month, figures, per_branch, ids = (
+        ningxia["month"],
+        ningxia["figures"],
+        ningxia["branches"],
+        ningxia["ids"],
+    )
     expected = summary_of(figures, per_branch[ids["a"]] + per_branch[ids["b"]])
     assert participation_summary("div-640104", month) == {
         "active_members": expected["active_members"],
         "average_points": expected["average_points"],
     }
-    assert participation_summary(ids["a"], month)["active_members"] == summary_of(figures, per_branch[ids["a"]])[
-        "active_members"
-    ]
+    assert (
+        participation_summary(ids["a"], month)["active_members"]
+        == summary_of(figures, per_branch[ids["a"]])["active_members"]
+    )
     assert participation_summary("div-640104", "2014-02") == {"active_members": 0, "average_points": None}
     stats = platform.get(f"/v1/stats/orgs/div-640104?month={month}", platform.admin_token)
     if stats.status_code == 200 and stats.json_body.get("active_members"):  # once wired into statistics
@@ -346,7 +369,9 @@ def test_a_failing_job_is_retried_then_dead_lettered_without_blocking_the_others
     assert monthly_filing.progress(month)["status"] == "running"
 
     monkeypatch.setattr(monthly_filing, "_file_own_branches", original)
-    run_filing(filing_env, month, "div-640422", force=True)  # re-file just that county: everything above catches up
+    run_filing(
+        filing_env, month, "div-640422", force=True
+    )  # re-file just that county: everything above catches up
     city = filed(platform, "div-640400", month).json_body["summary"]
     assert city["members"] == 5 and city["points"] == 25
     assert filed(platform, "central", month).json_body["summary"] == city
@@ -390,7 +415,9 @@ def test_a_superseded_or_malformed_job_does_no_work(platform, filing_env):
     assert monthly_filing.progress(month)["status"] == "complete"
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-    event = platform.client.events.generate_sqs_event(message_bodies=["not json", json.dumps(body)], queue_name="q")
+    event = platform.client.events.generate_sqs_event(
+        message_bodies=["not json", json.dumps(body)], queue_name="q"
+    )
     result = platform.client.lambda_.invoke(JOBS, event).payload
     assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [event["Records"][0]["messageId"]]
     with pytest.raises(BatchProcessingError):  # a batch of one that fails: SQS retries it, then dead-letters
@@ -457,7 +484,9 @@ def test_a_ten_thousand_member_county_is_filed_fast(platform, filing_env):
     month = unique_month()
     branches = [branch(platform, "div-640522") for _ in range(20)]
     t0 = time.monotonic()
-    figures, _ = populate([(b, 500) for b in branches], month, lambda i: (0, 0) if i % 5 == 4 else (i % 97, 1 + i % 9))
+    figures, _ = populate(
+        [(b, 500) for b in branches], month, lambda i: (0, 0) if i % 5 == 4 else (i % 97, 1 + i % 9)
+    )
     seeded = time.monotonic()
     run_filing(filing_env, month, "div-640522")
     took = time.monotonic() - seeded

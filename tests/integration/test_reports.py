@@ -28,9 +28,9 @@ def raw_case(case_id):
     from chalicelib.config import get_settings
     from chalicelib.store.clients import client
 
-    return client("dynamodb").get_item(TableName=get_settings().table("cases"), Key={"case_id": {"S": case_id}})[
-        "Item"
-    ]
+    return client("dynamodb").get_item(
+        TableName=get_settings().table("cases"), Key={"case_id": {"S": case_id}}
+    )["Item"]
 
 
 def cast(platform, county):
@@ -84,7 +84,12 @@ def test_a_report_about_a_branch_goes_to_the_county_supervising_it(platform, hai
 
 @pytest.mark.parametrize(
     ("about", "handler"),
-    [("div-110105", "div-110100"), ("div-110100", "div-110000"), ("div-110000", "central"), ("central", "central")],
+    [
+        ("div-110105", "div-110100"),
+        ("div-110100", "div-110000"),
+        ("div-110000", "central"),
+        ("central", "central"),
+    ],
 )
 def test_a_report_about_a_department_goes_to_the_department_above_it(platform, haidian, about, handler):
     assert report(platform, haidian["reporter_token"], about=about).json_body["handling_org_id"] == handler
@@ -97,8 +102,14 @@ def test_a_report_about_a_virtual_branch_goes_to_its_supervising_department(plat
         pytest.skip("virtual branches are not in this tree")
     vb = "vb-test-" + haidian["branch"][3:]
     # test set-up: the org item and the supervision record a founded virtual branch has
-    models.Org(vb, name="网上支部", level="virtual_branch", path=["central", vb], sort_name=f"x#{vb}",
-               created_at="2026-11-01T00:00:00+00:00").save()
+    models.Org(
+        vb,
+        name="网上支部",
+        level="virtual_branch",
+        path=["central", vb],
+        sort_name=f"x#{vb}",
+        created_at="2026-11-01T00:00:00+00:00",
+    ).save()
     record = models.VirtualBranch(vb)
     record.supervising_org_id = "div-110105"
     record.supervising_path = ["central", "div-110000", "div-110100", "div-110105"]
@@ -163,7 +174,9 @@ def test_the_stored_case_holds_the_reporter_only_as_ciphertext_bound_to_the_case
     kms = client("kms")
     plain = kms.decrypt(CiphertextBlob=blob, EncryptionContext=encryption_context(case_id))["Plaintext"]
     assert plain.decode() == haidian["reporter"]
-    assert kms.describe_key(KeyId=get_settings().reports_key_id)["KeyMetadata"]["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert (
+        kms.describe_key(KeyId=get_settings().reports_key_id)["KeyMetadata"]["KeyUsage"] == "ENCRYPT_DECRYPT"
+    )
     with pytest.raises(kms.exceptions.InvalidCiphertextException):  # moved to another case: useless
         kms.decrypt(CiphertextBlob=blob, EncryptionContext=encryption_context("case-0000000000000000"))
 
@@ -186,7 +199,6 @@ def test_handlers_get_nothing_of_an_anonymous_reporter_by_any_route(platform, fa
     from chalicelib.services.cases import open_cases_for
     from chalicelib.store import members
 
-
     case_id = report(platform, fangshan["reporter_token"]).json_body["case_id"]
     secrets = secrets_of(fangshan, case_id)
     staff = fangshan["staff_token"]
@@ -203,7 +215,9 @@ def test_handlers_get_nothing_of_an_anonymous_reporter_by_any_route(platform, fa
         assert case.status_code == 200 and case.json_body["submitted_by"] is None
         seen.append(case.body)
     for status in ("accepted", "accepted", "resolved"):
-        answered = platform.post(f"/v1/cases/{case_id}/responses", {"body": "处理中", "status": status}, staff)
+        answered = platform.post(
+            f"/v1/cases/{case_id}/responses", {"body": "处理中", "status": status}, staff
+        )
         assert answered.status_code == 201, answered.body
         assert answered.json_body["submitted_by"] is None
         seen.append(answered.body)
@@ -218,7 +232,9 @@ def test_handlers_get_nothing_of_an_anonymous_reporter_by_any_route(platform, fa
 
 def test_the_reporter_follows_their_anonymous_report(platform, haidian):
     case_id = report(platform, haidian["reporter_token"]).json_body["case_id"]
-    platform.post(f"/v1/cases/{case_id}/responses", {"body": "已受理", "status": "accepted"}, haidian["staff_token"])
+    platform.post(
+        f"/v1/cases/{case_id}/responses", {"body": "已受理", "status": "accepted"}, haidian["staff_token"]
+    )
     mine = platform.get("/v1/cases/mine?limit=100", haidian["reporter_token"]).json_body["items"]
     listed = next(c for c in mine if c["case_id"] == case_id)
     assert listed["anonymous"] is True and listed["status"] == "accepted"

@@ -58,7 +58,9 @@ def test_filing_following_and_handling_anonymous_reports_logs_no_reporter(platfo
     second = platform.post(
         "/v1/reports", {**body, "about_org_id": "div-110109"}, token, {"Idempotency-Key": "anon-log-1"}
     ).json_body["case_id"]
-    platform.post("/v1/reports", {**body, "about_org_id": "div-110109"}, token, {"Idempotency-Key": "anon-log-1"})
+    platform.post(
+        "/v1/reports", {**body, "about_org_id": "div-110109"}, token, {"Idempotency-Key": "anon-log-1"}
+    )
     platform.post("/v1/reports", {**body, "anonymous": "yes"}, token)  # a refused one too
     platform.get("/v1/cases/mine", token)
     platform.get(f"/v1/cases/{first}", token)

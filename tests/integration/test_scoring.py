@@ -126,7 +126,9 @@ def test_removals_by_ttl_change_nothing(platform, tail):
     removal["eventName"] = "REMOVE"
     removal["dynamodb"]["OldImage"] = removal["dynamodb"].pop("NewImage")
     removal["dynamodb"]["SequenceNumber"] = "8" + insert["dynamodb"]["SequenceNumber"]
-    assert platform.client.lambda_.invoke(HANDLER, {"Records": [removal]}).payload == {"batchItemFailures": []}
+    assert platform.client.lambda_.invoke(HANDLER, {"Records": [removal]}).payload == {
+        "batchItemFailures": []
+    }
     assert participation(platform, token, "2025-11")["points"] == 1
 
 
@@ -142,7 +144,9 @@ def test_a_batch_writes_once_per_member_month(platform, tail, monkeypatch):
     assert len(event["Records"]) == 100
     writes = []
     original = store.save_month
-    monkeypatch.setattr(store, "save_month", lambda *a, **k: writes.append(a[0].registration_number) or original(*a, **k))
+    monkeypatch.setattr(
+        store, "save_month", lambda *a, **k: writes.append(a[0].registration_number) or original(*a, **k)
+    )
     assert platform.client.lambda_.invoke(HANDLER, event).payload == {"batchItemFailures": []}
     assert sorted(writes) == sorted(members)  # 3 writes for 15 member-days
 

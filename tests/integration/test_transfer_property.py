@@ -64,7 +64,9 @@ def fast_wire():
         raise TypeError(type(value).__name__)
 
     def execute_result(self, context):
-        if context.service_model.service_name in ("dynamodb", "dynamodbstreams") and isinstance(self.result, dict):
+        if context.service_model.service_name in ("dynamodb", "dynamodbstreams") and isinstance(
+            self.result, dict
+        ):
             try:
                 body = json.dumps(self.result, default=wire)
             except TypeError:
@@ -166,6 +168,7 @@ def run(platform, fast_wire):
 
     t_ops = time.perf_counter()
     import cProfile
+
     pr = cProfile.Profile()
     pr.enable()
     records = _feed(platform, transfers_tail, ["transfer_stats", "transfer_filing"])

@@ -100,7 +100,14 @@ def test_months_arithmetic_crosses_years():
     assert dues.add_months("2026-01", -1) == "2025-12"
     assert dues.add_months("2025-12", 1) == "2026-01"
     assert dues.months_between("2025-11", "2026-05") == 6
-    assert dues.streak_periods("2026-02") == ["2026-02", "2026-01", "2025-12", "2025-11", "2025-10", "2025-09"]
+    assert dues.streak_periods("2026-02") == [
+        "2026-02",
+        "2026-01",
+        "2025-12",
+        "2025-11",
+        "2025-10",
+        "2025-09",
+    ]
 
 
 @pytest.mark.parametrize("period", ["2026-11", "2026-10", "2026-05"])

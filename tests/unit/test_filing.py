@@ -57,9 +57,14 @@ def test_average_rounds_half_up_and_is_null_without_members():
 
 def test_archives_are_the_same_bytes_whatever_the_order_of_the_rows():
     header = {"month": "2026-11", "org_id": "div-110105", "as_of": "2026-11-30T23:59:59+08:00"}
-    children = [OrgRow("br-b", "B", "branch", Summary.of(rows()[:1])), OrgRow("br-a", "A", "branch", Summary())]
+    children = [
+        OrgRow("br-b", "B", "branch", Summary.of(rows()[:1])),
+        OrgRow("br-a", "A", "branch", Summary()),
+    ]
     one = filing.archive_json(header, Summary.of(rows()), children, rows())
-    two = filing.archive_json(dict(reversed(header.items())), Summary.of(rows()), children[::-1], rows()[::-1])
+    two = filing.archive_json(
+        dict(reversed(header.items())), Summary.of(rows()), children[::-1], rows()[::-1]
+    )
     assert one == two
     doc = json.loads(one)
     assert [m["registration_number"] for m in doc["members"]] == [
@@ -82,4 +87,7 @@ def test_a_county_csv_lists_members_and_a_city_csv_its_child_orgs():
 
 
 def test_archive_keys():
-    assert filing.archive_keys("2026-11", "central") == ("filings/2026-11/central.json", "filings/2026-11/central.csv")
+    assert filing.archive_keys("2026-11", "central") == (
+        "filings/2026-11/central.json",
+        "filings/2026-11/central.csv",
+    )

@@ -131,11 +131,21 @@ def test_invalid_rules_name_every_problem():
             {
                 "version": 0,
                 "effective_from": "soon",
-                "types": {"Bad-Type": {"points": 1}, "login": {"points": -1}, "post": {"points": 1, "daily_cap": 0}},
+                "types": {
+                    "Bad-Type": {"points": 1},
+                    "login": {"points": -1},
+                    "post": {"points": 1, "daily_cap": 0},
+                },
             }
         )
     fields = {e["field"] for e in exc.value.errors}
-    assert {"version", "effective_from", "types.Bad-Type", "types.login.points", "types.post.daily_cap"} <= fields
+    assert {
+        "version",
+        "effective_from",
+        "types.Bad-Type",
+        "types.login.points",
+        "types.post.daily_cap",
+    } <= fields
 
 
 def test_default_rules_round_trip():
@@ -152,7 +162,12 @@ def test_malformed_images_are_refused():
             {"registration_number": NUMBER, "activity_id": "x", "type": "login", "at": "2026-11-24T10:00:00"}
         )
     ok = scoring.activity_from_image(
-        {"registration_number": NUMBER, "activity_id": "x", "type": "login", "at": "2026-11-24T10:00:00+00:00"}
+        {
+            "registration_number": NUMBER,
+            "activity_id": "x",
+            "type": "login",
+            "at": "2026-11-24T10:00:00+00:00",
+        }
     )
     assert ok.month == "2026-11"
 
