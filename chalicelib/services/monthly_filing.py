@@ -184,21 +184,25 @@ def process_job(body: object, remaining_ms: Remaining | None = None) -> str:
     if current is None or current.run != job.run:
         logger.info("filing job superseded", extra={"month": job.month, "org_id": job.org_id, "run": job.run})
         return "superseded"
+    own_rows = None
     if (job.resume or {}).get("step") != "settle" and OWN not in current.done:
-        outcome = _file_own_branches(job, low_on_time)
+        outcome, own_rows = _file_own_branches(job, low_on_time)
         if outcome != "done":
             return outcome
         current = fs.add_done(job.month, job.org_id, job.run, OWN)
         if current is None:
             return "superseded"
-    return _settle(job, current, low_on_time)
+    return _settle(job, current, low_on_time, own_rows)
 
 
-def _file_own_branches(job: Job, low_on_time: Callable[[], bool]) -> str:
+def _file_own_branches(job: Job, low_on_time: Callable[[], bool]) -> tuple[str, list[MemberRow] | None]:
+    """File the members of the department's own branches; the outcome, and every member row when
+    this one message filed them all (None when it resumed or continued: they are read back then)."""
     from chalicelib.store import participation_filings as fs
 
     branches = sorted((o for o in _children(job.org_id) if o.level == "branch"), key=lambda o: o.org_id)
     resume = job.resume or {}
+    whole = [] if not resume else None  # every member row, when this one message files them all
     start_at, after = resume.get("branch"), resume.get("after")
     filed = 0
     for index, branch in enumerate(branches):
@@ -211,6 +215,8 @@ def _file_own_branches(job: Job, low_on_time: Callable[[], bool]) -> str:
             rows, last = _file_page(job.month, job.org_id, branch.org_id, cursor)
             for row in rows:
                 acc.add(row)
+            if whole is not None:
+                whole.extend(rows)
             filed += len(rows)
             if last is None:
                 break
@@ -218,19 +224,19 @@ def _file_own_branches(job: Job, low_on_time: Callable[[], bool]) -> str:
             if low_on_time():
                 _continue(job, {"branch": branch.org_id, "after": cursor, "partial": acc.to_state()})
                 count("FilingMembers", filed)
-                return "continued"
+                return "continued", None
         fs.put_org_row(job.month, job.org_id, OrgRow(branch.org_id, branch.name, branch.level, acc), job.run)
         if index + 1 < len(branches) and low_on_time():
             _continue(job, {"branch": branches[index + 1].org_id, "after": None, "partial": None})
             count("FilingMembers", filed)
-            return "continued"
+            return "continued", None
     count("FilingMembers", filed)
     ours = {b.org_id for b in branches}
     present = fs.read_partition(job.month, job.org_id, prefix=fs.ORG_PREFIX)
     stale = [cid for cid, (row, _run) in present.orgs.items() if row.level == "branch" and cid not in ours]
     if stale:
         fs.delete_org_rows(job.month, job.org_id, stale)
-    return "done"
+    return "done", whole
 
 
 def _file_page(
@@ -266,8 +272,11 @@ def _continue(job: Job, resume: dict) -> None:
     logger.info("filing job continues in a new message", extra={"month": job.month, "org_id": job.org_id})
 
 
-def _settle(job: Job, current, low_on_time: Callable[[], bool]) -> str:
-    """Write every department of this chain whose parts are all done, from this one up to the root."""
+def _settle(
+    job: Job, current, low_on_time: Callable[[], bool], own_rows: list[MemberRow] | None = None
+) -> str:
+    """Write every department of this chain whose parts are all done, from this one up to the root
+    (`own_rows`: the job's department's member rows, when it holds them all)."""
     from chalicelib.store import orgs
     from chalicelib.store import participation_filings as fs
 
@@ -278,7 +287,7 @@ def _settle(job: Job, current, low_on_time: Callable[[], bool]) -> str:
         org = orgs.get(org_id)
         if org is None:
             raise NotFound(f"org {org_id} is gone")
-        summary = write_department(job.month, org, job.run)
+        summary = write_department(job.month, org, job.run, own_rows if org_id == job.org_id else None)
         if fs.mark_finalized(job.month, org_id, job.run):
             fs.count_finished(job.month, job.run)
         if org_id == job.root:
@@ -297,13 +306,16 @@ def _settle(job: Job, current, low_on_time: Callable[[], bool]) -> str:
         org_id = parent
 
 
-def write_department(month: str, org: Org, run: str) -> Summary:
-    """A department's summary and archives from its rows (child orgs and own members); returns the sum."""
+def write_department(month: str, org: Org, run: str, members: list[MemberRow] | None = None) -> Summary:
+    """A department's summary and archives from its rows (child orgs and own members); returns the sum.
+
+    `members`: its member rows as just filed, so they need not be read back (the largest read of a
+    county's job); without them they are read from the filing with the rest."""
     from chalicelib.store import participation_filings as fs
 
-    filed = fs.read_partition(month, org.org_id)
+    filed = fs.read_partition(month, org.org_id, members=members is None)
     children = [row for row, _run in filed.orgs.values()]
-    members = list(filed.members.values())
+    members = list(filed.members.values()) if members is None else members
     summary = Summary.total(row.summary for row in children)
     header = {
         "kind": "participation",

@@ -232,9 +232,15 @@ def _to_org_row(item: F) -> OrgRow:
     )
 
 
-def read_partition(month: str, org_id: str, prefix: str | None = None) -> Filed:
-    """Everything filed for a department (or only entries starting with `prefix`): one paged Query."""
-    condition = F.entry.startswith(prefix) if prefix else None
+def read_partition(month: str, org_id: str, prefix: str | None = None, *, members: bool = True) -> Filed:
+    """Everything filed for a department (or only entries starting with `prefix`; or, with
+    `members=False`, all but the member rows, which sort first): one paged Query."""
+    assert SUMMARY > ORG_PREFIX > MEMBER_PREFIX  # noqa: S101 - the key layout `members=False` relies on
+    condition = None
+    if prefix:
+        condition = F.entry.startswith(prefix)
+    elif not members:
+        condition = F.entry >= ORG_PREFIX
     out = Filed()
     for item in F.query(partition(month, org_id), condition, consistent_read=True):
         if item.entry == SUMMARY:
