@@ -58,6 +58,7 @@ ACCESS: dict[str, Access] = {
     # statistics: counter ADDs and a StreamMark put, in one TransactWriteItems per record or batch
     "transfer_stats": Access(write_tables=("org_stats", "stream_marks"), streams=("transfers",)),
     "member_stats": Access(write_tables=("org_stats", "stream_marks"), streams=("members",)),
+    "branch_stats": Access(write_tables=("org_stats", "stream_marks"), streams=("virtual_branches",)),
     # the daily sweep: Query on transfers' pending_by_day, GetItem of each transfer and the member's
     # transfer state, then one transaction writing the transfer, its links and the freed slot
     "transfer_expiry": Access(

@@ -1,5 +1,5 @@
-"""Keeps org statistics from two streams: transfers (attached, detached, inflow, outflow) and members
-(registrations).
+"""Keeps org statistics from three streams: transfers (attached, detached, inflow, outflow), members
+(registrations) and virtual branches (founded, dissolved, reassigned).
 
 Each record is applied once: a `StreamMark` goes in the same transaction as its counters. A batch is
 first applied many records to a transaction with their deltas summed per item (the centre and the
@@ -72,6 +72,14 @@ def _member_deltas(record):
     return member_deltas(record.dynamodb.old_image or None, record.dynamodb.new_image or None, _at(record))
 
 
+def _branch_deltas(record):
+    from chalicelib.services.stats import virtual_branch_deltas
+
+    return virtual_branch_deltas(
+        record.dynamodb.old_image or None, record.dynamodb.new_image or None, _at(record)
+    )
+
+
 def count_transfer_record(record) -> None:
     from chalicelib.services.stats import apply_transfer_change
 
@@ -98,3 +106,18 @@ def on_transfer_change(event, context=None):
 def on_member_change(event, context=None):
     """Count members registered (and removed)."""
     return _process(event, context, "member_stats", _member_deltas, count_member_record)
+
+
+def count_branch_record(record) -> None:
+    from chalicelib.services.stats import apply_virtual_branch_change
+
+    ddb = record.dynamodb
+    apply_virtual_branch_change(
+        _mark("branch_stats", record), ddb.old_image or None, ddb.new_image or None, _at(record)
+    )
+
+
+@bp.on_dynamodb_record(stream_arn=stream_arn("virtual_branches"), batch_size=100, name="branch_stats")
+def on_branch_change(event, context=None):
+    """Count virtual branches founded, dissolved or moved to another supervising department."""
+    return _process(event, context, "branch_stats", _branch_deltas, count_branch_record)

@@ -354,7 +354,7 @@ def withdraw(caller: str, org_id: str, number: str) -> dict:
     return view
 
 
-def pending_join_requests_for(member: Member | str) -> list[dict]:
+def pending_join_requests_for(member: Member | str, now: datetime | None = None) -> list[dict]:
     """Inbox items: the pending join requests of the branches this member runs (secretary or deputy).
 
     Bounded: one Query per branch, for at most `INBOX_BRANCH_LIMIT` branches and
@@ -375,7 +375,7 @@ def pending_join_requests_for(member: Member | str) -> list[dict]:
             if key.startswith((f"{rules.SECRETARY}@vb-", f"{rules.DEPUTY}@vb-"))
         }
     )[: rules.INBOX_BRANCH_LIMIT]
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     items = []
     for org_id in runs:
         for r in store.requests_page(org_id, rules.PENDING, INBOX_PER_BRANCH, None).items:

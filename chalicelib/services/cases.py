@@ -257,7 +257,7 @@ def respond(caller_number: str, case_id: str, body: str, status: str) -> dict:
     return domain.handler_view(updated, _now(), store.responses(case_id))
 
 
-def open_cases_for(member: Member | str) -> list[dict]:
+def open_cases_for(member: Member | str, now: datetime | None = None) -> list[dict]:
     """Inbox source: open cases of every department where `member` is staff, overdue flagged.
 
     One Query per such department (at most 20 cases each, longest untouched first); no reporter.
@@ -276,7 +276,7 @@ def open_cases_for(member: Member | str) -> list[dict]:
         for role, _, org_id in (key.partition("@") for key in member.roles)
         if role == "staff" and domain.is_department(org_id)
     )
-    now = _now()
+    now = now or _now()
     items = []
     for org_id in departments:
         items.extend(domain.inbox_item(c, now) for c in store.open_cases(org_id, INBOX_CASES_PER_DEPARTMENT))

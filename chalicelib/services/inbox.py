@@ -17,7 +17,9 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.members import Member
 
 SOURCES: list[str] = [
-    "chalicelib.services.transfers:inbox_items",
+    "chalicelib.services.transfers:inbox_items",  # formal transfers to decide (secretary, staff)
+    "chalicelib.services.branches:pending_join_requests_for",  # join requests (secretary, deputies)
+    "chalicelib.services.cases:open_cases_for",  # open appeals and reports (the department's staff)
 ]
 MAX_ITEMS = 200
 

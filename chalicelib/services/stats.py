@@ -1,8 +1,9 @@
 """Statistics per org and month, fed from the transfers and members streams, read by staff.
 
 Each stream record is applied once: its counter deltas and a `StreamMark` are written in one
-transaction, so a redelivered record changes nothing. `active_members` and `average_points` come
-from participation scoring (a later issue): until then they read 0 and null.
+transaction, so a redelivered record changes nothing. Virtual branches are counted from their own
+stream (founded, dissolved, reassigned). `active_members` and `average_points` come from the
+month's participation filing: 0 and null until the month is filed.
 """
 
 from __future__ import annotations
@@ -51,6 +52,28 @@ def member_deltas(old_image: dict | None, new_image: dict | None, at: str) -> li
     return rules.membership_deltas(path, str(when), key, n)
 
 
+def virtual_branch_deltas(old_image: dict | None, new_image: dict | None, at: str) -> list:
+    """A virtual branch founded, dissolved or reassigned: counted along its supervising path."""
+    from chalicelib.domain.branches import DISSOLVED
+
+    def counted(image: dict | None) -> tuple[str, ...] | None:
+        if not image or image.get("status") == DISSOLVED:
+            return None
+        return tuple(str(p) for p in image.get("supervising_path") or ()) or None
+
+    before, after = counted(old_image), counted(new_image)
+    if before == after:
+        return []
+    key = str((new_image or old_image or {}).get("org_id", ""))
+    deltas = []
+    if before:
+        deltas += rules.virtual_branch_deltas(before, at, key, -1)
+    if after:
+        founded = not old_image and (new_image or {}).get("created_at")
+        deltas += rules.virtual_branch_deltas(after, str(founded or at), key, 1)
+    return rules.merge(deltas)
+
+
 def apply_changes(changes: list[tuple[str, list]]) -> set[str]:
     """Apply many records at once (their deltas summed per item, a mark each); returns the marks done.
 
@@ -73,13 +96,17 @@ def apply_member_change(mark_id: str, old_image: dict | None, new_image: dict | 
     return _apply(member_deltas(old_image, new_image, at), mark_id)
 
 
-def record_virtual_branch_change(mark_id: str, path: list[str], at: str, key: str, n: int) -> bool:
-    """For the virtual-branch area: a virtual branch founded (1) or dissolved (-1) under `path`."""
-    return _apply(rules.virtual_branch_deltas(path, at, key, n), mark_id)
+def apply_virtual_branch_change(
+    mark_id: str, old_image: dict | None, new_image: dict | None, at: str
+) -> bool:
+    """Count one change of a virtual branch (founded, dissolved, reassigned); False if counted before."""
+    return _apply(virtual_branch_deltas(old_image, new_image, at), mark_id)
 
 
 def org_stats(caller: str, org_id: str, month: str | None, now: datetime | None = None) -> dict:
-    """One org's figures for a month, for its staff or staff above: two DynamoDB calls."""
+    """One org's figures for a month, for its staff or staff above: three DynamoDB calls (caller
+    and org, the counters, the month's filing)."""
+    from chalicelib.services.participation import participation_summary
     from chalicelib.store import stats
     from chalicelib.store.transfers import load_caller_and_org
 
@@ -91,7 +118,6 @@ def org_stats(caller: str, org_id: str, month: str | None, now: datetime | None 
     return {
         "org_id": org_id,
         **view,
-        "active_members": 0,
-        "average_points": None,
+        **participation_summary(org, month),  # from the month's filing: 0 and null until it is filed
         "as_of": now.isoformat(timespec="seconds"),
     }

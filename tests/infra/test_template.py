@@ -221,6 +221,7 @@ def test_stream_consumers_report_partial_failures_bisect_and_have_a_failure_dest
         "transfer_filing",
         "transfer_stats",
         "member_stats",
+        "branch_stats",
         "participation_scoring",
     }
     failures = logical_id(dev_json, "AWS::SQS::Queue", "DlqStreamFailures")

@@ -1,4 +1,4 @@
-"""The inbox: transfers waiting for the caller's decision as secretary or staff, overdue ones counted."""
+"""The inbox: transfers, join requests and cases waiting for the caller's decision, overdue ones counted."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -79,3 +79,41 @@ def test_sources_are_pluggable(platform, monkeypatch):
     _, token = platform.new_member()
     body = platform.get("/v1/inbox", token).json_body
     assert body["items"][0]["kind"] == "join_request" and body["overdue_count"] == 1
+
+
+def test_join_requests_and_cases_wait_in_the_inbox_of_those_who_decide_them(platform):
+    from chalicelib.services.inbox import inbox
+    from tests.integration.test_virtual_branches import found, join
+
+    home = platform.new_branch("div-110111")
+    secretary, sec_token = platform.new_member(home)
+    applicant, applicant_token = platform.new_member(home)
+    staff, staff_token = platform.new_member(platform.new_branch("div-110111"))
+    platform.grant("div-110111", staff)
+    vb = found(platform, sec_token)["org_id"]
+    join(platform, vb, applicant_token)
+    appeal = platform.post("/v1/appeals", {"subject": "复查", "body": "请复查"}, applicant_token).json_body
+
+    sec_items = {i["id"]: i for i in platform.get("/v1/inbox", sec_token).json_body["items"]}
+    request = sec_items[f"{vb}/{applicant}"]
+    assert request["kind"] == "join_request" and request["org_id"] == vb and not request["overdue"]
+    assert appeal["case_id"] not in sec_items  # the secretary does not handle cases
+    staff_items = {i["id"]: i for i in platform.get("/v1/inbox", staff_token).json_body["items"]}
+    case = staff_items[appeal["case_id"]]
+    assert case["kind"] == "case" and case["org_id"] == "div-110111" and not case["overdue"]
+    assert f"{vb}/{applicant}" not in staff_items
+    assert platform.get("/v1/inbox", applicant_token).json_body["items"] == []
+
+    # a join request waits 7 days, a case 15, before it is overdue
+    later = inbox(staff, now=datetime.now(UTC) + timedelta(days=16))
+    assert later["items"][0]["id"] == appeal["case_id"] and later["items"][0]["overdue"]
+    assert inbox(secretary, now=datetime.now(UTC) + timedelta(days=8))["overdue_count"] == 1
+    # decided: gone
+    platform.post(f"/v1/virtual-branches/{vb}/join-requests/{applicant}/approve", None, sec_token)
+    for status in ("accepted", "resolved"):  # a submitted case is accepted before it is resolved
+        answer = {"body": "处理", "status": status}
+        assert (
+            platform.post(f"/v1/cases/{appeal['case_id']}/responses", answer, staff_token).status_code == 201
+        )
+    assert platform.get("/v1/inbox", sec_token).json_body["items"] == []
+    assert appeal["case_id"] not in _ids(platform.get("/v1/inbox", staff_token).json_body)

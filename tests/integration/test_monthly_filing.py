@@ -310,9 +310,11 @@ def test_participation_summary_feeds_org_statistics(platform, ningxia):
     )
     assert participation_summary("div-640104", "2014-02") == {"active_members": 0, "average_points": None}
     stats = platform.get(f"/v1/stats/orgs/div-640104?month={month}", platform.admin_token)
-    if stats.status_code == 200 and stats.json_body.get("active_members"):  # once wired into statistics
-        assert stats.json_body["active_members"] == expected["active_members"]
-        assert stats.json_body["average_points"] == expected["average_points"]
+    assert stats.status_code == 200, stats.body
+    assert stats.json_body["active_members"] == expected["active_members"] > 0
+    assert stats.json_body["average_points"] == expected["average_points"]
+    branch_stats = platform.get(f"/v1/stats/orgs/{ids['a']}?month={month}", platform.admin_token).json_body
+    assert branch_stats["active_members"] == summary_of(figures, per_branch[ids["a"]])["active_members"]
 
 
 # ---- attribution, failures, continuation ---------------------------------------------------------

@@ -133,20 +133,57 @@ def test_a_past_month_reads_its_own_flows_and_levels_at_its_end(platform):
     assert_problem(platform.get(f"/v1/stats/orgs/{away}?month=2999-12", platform.admin_token), 400)
 
 
-def test_virtual_branches_are_counted_through_the_hook_for_their_area(platform):
-    from chalicelib.services.stats import record_virtual_branch_change
-
-    before = stats(platform, "div-440106")["virtual_branches"]
-    path = ["central", "div-440000", "div-440100", "div-440106", "vb-test"]
-    at = datetime.now(UTC).isoformat()
-    assert record_virtual_branch_change("vb-test:founded", path, at, "vb-test", 1)
-    assert not record_virtual_branch_change("vb-test:founded", path, at, "vb-test", 1)
-    assert stats(platform, "div-440106")["virtual_branches"] == before + 1
-
-
 def test_figures_not_yet_measured_say_so(platform):
     from chalicelib.domain.stats import month_of
 
     body = stats(platform, "central")
     assert body["active_members"] == 0 and body["average_points"] is None
     assert body["month"] == month_of(datetime.now(UTC))
+
+
+def test_virtual_branches_are_counted_where_they_are_supervised_and_follow_reassignment(platform):
+    from tests.integration.test_virtual_branches import BASE, found
+
+    branches = StreamTail("mmp-test-virtual_branches")
+    home = platform.new_branch("div-120101")  # Tianjin Heping: no usable IP, so its county supervises
+    _, token = platform.new_member(home)
+
+    def vb_counts():
+        return {o: stats(platform, o)["virtual_branches"] for o in ("div-120000", "div-120101", "div-120102")}
+
+    def feed_branches():
+        event = branches.event()
+        assert platform.client.lambda_.invoke("branch_stats", event).payload == {"batchItemFailures": []}
+        return event
+
+    before = vb_counts()
+    org_id = found(platform, token)["org_id"]
+    first = feed_branches()
+    assert platform.client.lambda_.invoke("branch_stats", first).payload == {
+        "batchItemFailures": []
+    }  # replay
+    after_founding = vb_counts()
+    assert {o: after_founding[o] - before[o] for o in before} == {
+        "div-120000": 1,
+        "div-120101": 1,
+        "div-120102": 0,
+    }
+
+    moved = platform.post(
+        f"{BASE}/{org_id}/reassign",
+        {"supervising_org_id": "div-120102", "reason": "更近"},
+        platform.admin_token,
+    )
+    assert moved.status_code == 200, moved.body
+    feed_branches()
+    after_move = vb_counts()
+    assert {o: after_move[o] - before[o] for o in before} == {
+        "div-120000": 1,
+        "div-120101": 0,
+        "div-120102": 1,
+    }
+
+    gone = platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "不再活动"}, platform.admin_token)
+    assert gone.status_code == 200, gone.body
+    feed_branches()
+    assert vb_counts() == before
