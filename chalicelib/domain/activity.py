@@ -23,6 +23,25 @@ EVENT_FIELDS = {"event_id", "type", "target", "at"}
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # how long an event id is remembered: longer than the oldest event still accepted
 DEDUP_SECONDS = int((MAX_AGE + timedelta(days=1)).total_seconds())
+# events one member may send in an hour (accepted or not): a week of offline reading catches up in
+# well under an hour, a script sending events all day does not (caps keep its points small anyway)
+EVENTS_PER_HOUR = 1000
+RATE_WINDOW_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """The fixed hour an upload is counted in: its key suffix, when it ends, when to forget it."""
+
+    key: str
+    retry_after: int
+    expires_at: int
+
+
+def rate_window(now: datetime) -> RateWindow:
+    epoch = int(now.timestamp())
+    start = epoch - epoch % RATE_WINDOW_SECONDS
+    return RateWindow(str(start), start + RATE_WINDOW_SECONDS - epoch, start + 2 * RATE_WINDOW_SECONDS)
 
 
 @dataclass(frozen=True)

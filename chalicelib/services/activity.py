@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.activity import check_event
+from chalicelib.domain.activity import EVENTS_PER_HOUR, check_event, rate_window
+from chalicelib.domain.errors import TooManyRequests
 from chalicelib.observability import count
 
 
@@ -14,10 +15,20 @@ def _now() -> datetime:
 
 
 def report(caller_number: str, events: list[Any]) -> dict:
-    """Record a batch; every event gets a status: accepted, duplicate or rejected (with the reason)."""
-    from chalicelib.store import reported
+    """Record a batch; every event gets a status: accepted, duplicate or rejected (with the reason).
+
+    Every event sent counts against the member's hourly allowance (429 past it, nothing recorded).
+    """
+    from chalicelib.store import reported, throttle
 
     now = _now()
+    window = rate_window(now)
+    if events and not throttle.take(
+        f"activity:{caller_number}:{window.key}", len(events), EVENTS_PER_HOUR, window.expires_at
+    ):
+        raise TooManyRequests(
+            f"more than {EVENTS_PER_HOUR} activity events in an hour", retry_after=window.retry_after
+        )
     results: list[dict] = []
     valid = []
     in_batch: set[str] = set()

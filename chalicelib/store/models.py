@@ -167,7 +167,8 @@ class Activity(_Base):
 
 
 class Throttle(_Base):
-    """Failure counters with a window (login and activation attempts); expire by TTL."""
+    """Failure counters with a window (login and activation attempts) and rate windows (client
+    activity uploads); expire by TTL."""
 
     class Meta:
         logical_name = "throttle"
@@ -176,6 +177,7 @@ class Throttle(_Base):
     failures = NumberAttribute(default=0)
     window_start = NumberAttribute(default=0)
     locked_until = NumberAttribute(default=0)
+    used = NumberAttribute(null=True)  # rate windows: what was taken of the window's allowance
     expires_at = NumberAttribute()
 
 

@@ -1,8 +1,9 @@
-"""Failure windows for login and activation, updated with compare-and-set so no failure is lost."""
+"""Failure windows for login and activation, updated with compare-and-set so no failure is lost;
+and rate windows, taken from with one conditional atomic add."""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.throttle import LOCK_SECONDS, WINDOW_SECONDS, FailureWindow, after_failure
 from chalicelib.store import models
@@ -58,3 +59,19 @@ def _consistent(key: str) -> FailureWindow | None:
 def clear(key: str) -> None:
     """Forget failures after a success."""
     models.Throttle(key).delete()
+
+
+def take(key: str, amount: int, allowance: int, expires_at: int) -> bool:
+    """Take `amount` from the window's allowance in one UpdateItem; False (nothing taken) when it
+    would go over. Concurrent uploads cannot both slip through: the add is conditional."""
+    T = models.Throttle
+    try:
+        T(key).update(
+            actions=[T.used.add(amount), T.expires_at.set(expires_at)],
+            condition=T.used.does_not_exist() | (T.used <= allowance - amount),
+        )
+    except UpdateError as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True

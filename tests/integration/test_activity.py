@@ -114,4 +114,40 @@ def test_a_full_batch_of_100_costs_a_bounded_number_of_calls(platform):
     finally:
         hooks.unregister("before-call.dynamodb", count)
     assert body["accepted"] == 100
-    assert calls == ["BatchGetItem", "TransactWriteItems", "TransactWriteItems"]
+    # the hourly allowance (one conditional add), the marks seen before, two transactions of 50
+    assert calls == ["UpdateItem", "BatchGetItem", "TransactWriteItems", "TransactWriteItems"]
+
+
+def test_more_events_than_an_hour_allows_get_429_and_record_nothing(platform, monkeypatch):
+    from chalicelib.services import activity
+
+    monkeypatch.setattr(activity, "EVENTS_PER_HOUR", 150)
+    number, token = platform.new_member()
+    first = platform.post("/v1/activity", {"events": [event() for _ in range(100)]}, token)
+    assert first.status_code == 202 and first.json_body["accepted"] == 100
+    over = platform.post("/v1/activity", {"events": [event() for _ in range(51)]}, token)
+    assert over.status_code == 429, over.body
+    assert over.headers["Content-Type"] == "application/problem+json"
+    assert 0 < int(over.headers["Retry-After"]) <= 3600
+    assert activities(number).count(("section_open", "theory")) == 100  # the refused batch: nothing
+    # what is left of the hour may still be used, by this member only; others have their own
+    assert platform.post("/v1/activity", {"events": [event() for _ in range(50)]}, token).status_code == 202
+    assert platform.post("/v1/activity", {"events": [event()]}, token).status_code == 429
+    _, other = platform.new_member()
+    assert platform.post("/v1/activity", {"events": [event()]}, other).status_code == 202
+
+
+def test_concurrent_uploads_cannot_exceed_the_allowance_together(platform, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.services import activity
+
+    monkeypatch.setattr(activity, "EVENTS_PER_HOUR", 100)
+    _, token = platform.new_member()
+
+    def upload(_):
+        return platform.post("/v1/activity", {"events": [event() for _ in range(20)]}, token).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(upload, range(12)))
+    assert statuses.count(202) == 5 and statuses.count(429) == 7

@@ -89,3 +89,12 @@ def test_hidden_posts_show_their_reason_not_their_text():
         "status": "hidden",
         "hidden_reason": "离题",
     }
+
+
+def test_the_activity_rate_window_is_the_clock_hour_and_says_when_it_ends():
+    at = datetime(2026, 11, 30, 15, 59, 30, tzinfo=UTC)
+    window = activity.rate_window(at)
+    assert window.retry_after == 30
+    assert window.key == str(int(datetime(2026, 11, 30, 15, tzinfo=UTC).timestamp()))
+    assert activity.rate_window(datetime(2026, 11, 30, 16, 0, 0, tzinfo=UTC)).key != window.key
+    assert window.expires_at > at.timestamp() + 30
