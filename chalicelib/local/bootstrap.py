@@ -163,16 +163,9 @@ def bootstrap(admin_password: str | None = None, *, quiet: bool = False) -> dict
     reset_settings()
     reset_clients()
     # imported here, not at the top: the services must see the settings changed just above
-    from chalicelib.services import accounts, orgs
+    from chalicelib.services.seed import seed_platform
 
-    orgs.seed_departments()
-    from chalicelib.services.rules import seed_texts
-
-    seed_texts()
-    from chalicelib.services.scoring import seed_default_rules
-
-    seed_default_rules()  # the scoring rules of API.md, version 1
-    number = accounts.bootstrap_administrator(password)
+    number = seed_platform(password)["admin"]
     settings = get_settings()
     info = {
         "registration_number": number,

@@ -103,6 +103,28 @@ def bulletin_upload(
     typer.echo(f"uploaded s3://{info['content_bucket']}/{key}")
 
 
+@app.command("seed")
+def seed(
+    aws: Annotated[
+        bool, typer.Option(help="Seed the AWS stage of the environment (the first deployment).")
+    ] = False,
+    admin_password_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Also create the central administrator with this password."
+        ),
+    ] = None,
+) -> None:
+    """Write the department tree, the founding texts and the scoring rules (again: nothing changes)."""
+    from chalicelib.services.seed import seed_platform
+
+    if not aws:
+        _connect()
+    password = admin_password_file.read_text(encoding="utf-8").strip() if admin_password_file else None
+    done = seed_platform(password)
+    typer.echo(json.dumps(done, ensure_ascii=False))
+
+
 @filing_app.command("run")
 def filing_run(
     month: Annotated[str, typer.Option(help="The month to file, YYYY-MM (a month that has ended).")],
