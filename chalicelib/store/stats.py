@@ -70,32 +70,44 @@ def apply(deltas: Iterable[Delta], mark_id: str, mark_expires_at: int) -> bool:
 
 def apply_many(records: list[tuple[str, list[Delta]]], mark_expires_at: int) -> set[str]:
     """Apply many records' deltas in as few transactions as fit (marks plus summed items per
-    transaction at most 100). Returns the marks applied; the records of a transaction that failed
-    (one of them seen before, a throttle, ...) are left for `apply`, one by one."""
-    chunks: list[tuple[list[str], list[Delta]]] = []
-    marks: list[str] = []
-    deltas: list[Delta] = []
+    transaction at most 100). Returns the marks done: applied now, or found applied before (a
+    redelivered batch costs one refused transaction per chunk, not one per record). The records of
+    a transaction that failed otherwise (a throttle, a conflict, ...) are left for `apply`."""
+    applied: set[str] = set()
+    for chunk in _chunks(records):
+        if len({mark for mark, _ in chunk}) != len(chunk):
+            continue  # one record twice in the batch: one by one sorts it out
+        while chunk:
+            try:
+                _write([mark for mark, _ in chunk], [d for _, ds in chunk for d in ds], mark_expires_at)
+            except TransactWriteError as exc:
+                codes = cancellation_codes(exc)[: len(chunk)]  # the marks come first in `_write`
+                seen = {chunk[i][0] for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+                if not seen or any(code not in (None, "None", "ConditionalCheckFailed") for code in codes):
+                    break
+                applied |= seen  # counted by an earlier delivery: nothing more to do for them
+                chunk = [record for record in chunk if record[0] not in seen]
+                continue
+            applied.update(mark for mark, _ in chunk)
+            break
+    return applied
+
+
+def _chunks(records: list[tuple[str, list[Delta]]]) -> list[list[tuple[str, list[Delta]]]]:
+    """Records grouped so that each group's marks and distinct counter items fit one transaction."""
+    chunks: list[list[tuple[str, list[Delta]]]] = []
+    chunk: list[tuple[str, list[Delta]]] = []
     keys: set[tuple[str, str]] = set()
     for mark_id, record_deltas in records:
         record_keys = {(d.org_id, stat_key(d.bucket, d.shard)) for d in record_deltas}
-        if marks and len(marks) + 1 + len(keys | record_keys) > MAX_ITEMS:
-            chunks.append((marks, deltas))
-            marks, deltas, keys = [], [], set()
-        marks.append(mark_id)
-        deltas.extend(record_deltas)
+        if chunk and len(chunk) + 1 + len(keys | record_keys) > MAX_ITEMS:
+            chunks.append(chunk)
+            chunk, keys = [], set()
+        chunk.append((mark_id, record_deltas))
         keys |= record_keys
-    if marks:
-        chunks.append((marks, deltas))
-    applied: set[str] = set()
-    for chunk_marks, chunk_deltas in chunks:
-        if len(chunk_marks) != len(set(chunk_marks)):
-            continue  # one record twice in the batch: one by one sorts it out
-        try:
-            _write(chunk_marks, chunk_deltas, mark_expires_at)
-        except TransactWriteError:
-            continue
-        applied.update(chunk_marks)
-    return applied
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 def buckets_from(org_id: str, month: str) -> list[tuple[str, dict]]:

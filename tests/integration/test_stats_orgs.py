@@ -89,6 +89,35 @@ def test_records_count_once_and_a_poison_record_is_reported_alone(platform):
     assert stats(platform, away)["attached"] == before[away]["attached"] + 2
 
 
+def test_a_batch_mixing_old_and_new_records_counts_the_new_ones_in_two_transactions(platform):
+    from chalicelib.store import models
+
+    transfers = StreamTail("mmp-test-transfers")
+    away = platform.new_branch(AWAY_COUNTY)
+    first_token = platform.new_member(platform.new_branch(HOME_COUNTY))[1]
+    ask(platform, first_token, away, "temporary")
+    seen = feed(platform, transfers)
+    before = figures(platform, away)
+    for _ in range(3):
+        ask(platform, platform.new_member(platform.new_branch(HOME_COUNTY))[1], away, "temporary")
+    fresh = transfers.event()
+    calls = []
+    hooks = models.OrgStat._get_connection().connection.client.meta.events
+
+    def count(event_name, **kwargs):
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    hooks.register("before-call.dynamodb", count)
+    try:
+        mixed = {"Records": seen["Records"] + fresh["Records"]}
+        assert platform.client.lambda_.invoke("transfer_stats", mixed).payload == {"batchItemFailures": []}
+    finally:
+        hooks.unregister("before-call.dynamodb", count)
+    assert changed(before, figures(platform, away)) == {away: {"attached": 3, "mobile_members": 3}}
+    # one transaction refused for the marks seen before, one without them: not one per record
+    assert calls == ["TransactWriteItems", "TransactWriteItems"]
+
+
 def test_the_hot_levels_are_spread_over_shards_and_summed_on_read(platform):
     from chalicelib.domain.stats import SHARDS, month_of
     from chalicelib.store import models
