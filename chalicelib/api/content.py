@@ -103,6 +103,7 @@ def get_article(call: Call) -> dict:
     body=s.ActivityBatch,
     response=s.ActivityReport,
     status=202,
+    idempotent=True,
     errors=(400, 401, 429),
 )
 def report_activity(call: Call) -> dict:

@@ -59,12 +59,16 @@ class Call:
     params: dict = field(default_factory=dict)
 
     def cursor_scope(self) -> str:
-        """What a cursor is bound to: the route, its path parameters and its filters."""
+        """What a cursor is bound to: the route, its path parameters, its filters and the caller
+        (a list of "my" things pages through one partition: another member's cursor is not a
+        position in theirs, and DynamoDB would refuse it as a start key)."""
         filters = {}
         if self.query is not None:
             filters = {k: v for k, v in self.query.model_dump().items() if k not in ("limit", "cursor")}
         return json.dumps(
-            [self.op.path if self.op else "", self.params, filters], sort_keys=True, default=str
+            [self.op.path if self.op else "", self.params, filters, self.caller or ""],
+            sort_keys=True,
+            default=str,
         )
 
     @property

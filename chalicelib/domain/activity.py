@@ -62,7 +62,10 @@ def parse_at(value: Any) -> datetime | None:
         return None
     if moment.tzinfo is None or moment.utcoffset() is None:
         return None
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted past the range of datetime
+        return None
 
 
 def check_event(value: Any, now: datetime) -> tuple[ClientEvent | None, str | None]:

@@ -78,11 +78,13 @@ def test_each_invalid_event_is_rejected_on_its_own_with_a_reason(platform):
         dict(event(), at="2026-11-25T08:00:00"),
         dict(event(), event_id="bad id with spaces"),
         event(type_="article_open", target="../../etc"),
+        dict(event(), at="0001-01-01T00:00:00+08:00"),  # out of datetime's range once in UTC
+        dict(event(), at="9999-12-31T23:59:59-08:00"),
     ]
     resp = platform.post("/v1/activity", {"events": events}, token)
     assert resp.status_code == 202
     results = resp.json_body["results"]
-    assert [r["status"] for r in results] == ["accepted"] + ["rejected"] * 10
+    assert [r["status"] for r in results] == ["accepted"] + ["rejected"] * 12
     reasons = [r["reason"] for r in results[1:]]
     assert "older than 7 days" in reasons[0] and "future" in reasons[1] and "type" in reasons[2]
     assert "section" in reasons[3] and "unknown field" in reasons[4] and "offset" in reasons[7]
@@ -151,3 +153,14 @@ def test_concurrent_uploads_cannot_exceed_the_allowance_together(platform, monke
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(upload, range(12)))
     assert statuses.count(202) == 5 and statuses.count(429) == 7
+
+
+def test_a_retried_batch_with_the_same_idempotency_key_gets_the_first_answer(platform):
+    _, token = platform.new_member()
+    batch = {"events": [event(), event()]}
+    first = platform.post("/v1/activity", batch, token, {"Idempotency-Key": "sync-1"})
+    again = platform.post("/v1/activity", batch, token, {"Idempotency-Key": "sync-1"})
+    assert first.status_code == again.status_code == 202
+    assert first.json_body == again.json_body and first.json_body["accepted"] == 2
+    other = platform.post("/v1/activity", {"events": [event()]}, token, {"Idempotency-Key": "sync-1"})
+    assert other.status_code == 409

@@ -98,6 +98,20 @@ def test_forged_or_foreign_cursor_is_400(platform):
     )
 
 
+def test_a_cursor_is_the_callers_own(platform):
+    # a list of "my" things is one partition per member: another member's cursor is no position in it
+    branch = platform.new_branch()
+    _, first = platform.new_member(branch)
+    _, second = platform.new_member(branch)
+    for period in ("2026-10", "2026-11"):
+        body = {"period": period, "amount_fen": 100, "monthly_income_fen": 20000}
+        assert platform.post("/v1/dues/payments", body, first).status_code == 201
+    cursor = platform.get("/v1/dues/payments?limit=1", first).json_body["next_cursor"]
+    assert cursor
+    assert platform.get(f"/v1/dues/payments?limit=1&cursor={cursor}", first).status_code == 200
+    assert_problem(platform.get(f"/v1/dues/payments?limit=1&cursor={cursor}", second), 400)
+
+
 def test_limit_out_of_range_is_400(platform):
     for limit in ("0", "101", "x"):
         assert_problem(platform.get(f"/v1/orgs?parent_id=central&limit={limit}", platform.admin_token), 400)
