@@ -163,7 +163,8 @@ def run(
             call.query = op.query.model_validate(dict(request.query_params or {}))
         key = request.headers.get("idempotency-key")
         if op.idempotent and key is not None:
-            return _replayable(op, fn, call, key, payload)
+            # routes that read an optional body themselves are fingerprinted by that body too
+            return _replayable(op, fn, call, key, payload if op.body is not None else _loose(raw))
         return _respond(op, fn(call), call)
     except DomainError as exc:
         return problems.from_domain(exc)
@@ -187,6 +188,16 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
         raise ValidationFailed("the body is not valid JSON") from exc
+
+
+def _loose(raw: bytes) -> Any:
+    """A body as JSON when it is JSON, else as text (None when empty): what a retry must repeat."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw.decode("utf-8", "replace")
 
 
 def _no_constants(name: str) -> Any:

@@ -160,3 +160,18 @@ def test_openapi_document_is_valid_openapi_3_and_lists_the_routes(platform):
     validate(doc)
     assert {"/v1/members", "/v1/auth/login", "/v1/orgs/{org_id}/roles/{number}/{role}"} <= set(doc["paths"])
     assert "additionalProperties" in json.dumps(doc["components"]["schemas"]["CreateMember"])
+
+
+def test_a_retry_with_the_same_key_must_repeat_an_optional_body_too(platform):
+    from tests.integration.test_transfers import AWAY_COUNTY, HOME_COUNTY, ask
+
+    to = platform.new_branch(AWAY_COUNTY)
+    _, token = platform.new_member(platform.new_branch(HOME_COUNTY))
+    transfer_id = ask(platform, token, to)["transfer_id"]
+    path = f"/v1/transfers/{transfer_id}/cancel"
+    key = {"Idempotency-Key": "cancel-1"}
+    first = platform.post(path, {"reason": "plans changed"}, token, key)
+    assert first.status_code == 200, first.body
+    assert platform.post(path, {"reason": "plans changed"}, token, key).json_body == first.json_body
+    assert_problem(platform.post(path, {"reason": "something else"}, token, key), 409)
+    assert_problem(platform.post(path, None, token, key), 409)
