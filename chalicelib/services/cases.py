@@ -135,17 +135,11 @@ def submit_report(
 
 
 def _report_route(member: Member, org) -> tuple[str, ...]:
-    from chalicelib.store import cases as store
-
+    """The handling department's path: the one supervising `org` (for a virtual branch, the
+    department it is assigned to, its parent in the tree), else the county above home."""
     if org is None:
         path = tuple(member.home_path) or (member.home_branch_id,)
         return _path_to(domain.supervising_department(path), path)
-    if org.supervising_org_id:  # a virtual branch: the department it was assigned to
-        if org.supervising_path and org.supervising_path[-1] == org.supervising_org_id:
-            return org.supervising_path
-        found = store.org_path(org.supervising_org_id)
-        if found:
-            return found
     path = org.path or (org.org_id,)
     return _path_to(domain.supervising_department(path), path)
 

@@ -74,47 +74,29 @@ def _resolve(future, convert):
 
 @dataclass(frozen=True)
 class OrgRoute:
-    """What routing needs of an org: its path, and the department supervising it if it has one."""
+    """What routing needs of an org: its path from the centre down to itself. A virtual branch sits
+    in the tree under the department supervising it (reassignment moves it), so the path says who
+    supervises it too."""
 
     org_id: str
     level: str
     path: tuple[str, ...]
-    supervising_org_id: str | None = None
-    supervising_path: tuple[str, ...] = ()
 
 
 def load_reporter_and_org(number: str, org_id: str | None) -> tuple[Member | None, OrgRoute | None]:
-    """The reporter and the org a report is about (with a virtual branch's supervisor): one read."""
+    """The reporter and the org a report is about: one read."""
     if org_id is None:
         from chalicelib.store import members
 
         return members.get(number), None
-    virtual = getattr(models, "VirtualBranch", None)
     with TransactGet(connection=_connection()) as tx:
         member_f = tx.get(models.Member, number)
         org_f = tx.get(models.Org, org_id)
-        vb_f = tx.get(virtual, org_id) if virtual is not None else None
     member = _resolve(member_f, member_to_domain)
     org = _resolve(org_f, lambda o: o)
     if org is None:
         return member, None
-    vb = _resolve(vb_f, lambda v: v) if vb_f is not None else None
-    supervising = getattr(vb, "supervising_org_id", None) if vb is not None else None
-    return member, OrgRoute(
-        org_id=org.org_id,
-        level=org.level,
-        path=tuple(org.path or ()),
-        supervising_org_id=supervising,
-        supervising_path=tuple(getattr(vb, "supervising_path", None) or ()) if supervising else (),
-    )
-
-
-def org_path(org_id: str) -> tuple[str, ...] | None:
-    """The path of one org (a department routed to from outside the reporter's tree): one GetItem."""
-    try:
-        return tuple(models.Org.get(org_id, attributes_to_get=["org_id", "path"]).path or ())
-    except models.Org.DoesNotExist:
-        return None
+    return member, OrgRoute(org_id=org.org_id, level=org.level, path=tuple(org.path or ()))
 
 
 # ---- writes ------------------------------------------------------------------------------------------

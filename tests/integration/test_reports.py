@@ -96,31 +96,21 @@ def test_a_report_about_a_department_goes_to_the_department_above_it(platform, h
 
 
 def test_a_report_about_a_virtual_branch_goes_to_its_supervising_department(platform, haidian):
-    from chalicelib.store import models
+    from tests.integration.test_virtual_branches import BASE, found
 
-    if not hasattr(models, "VirtualBranch"):
-        pytest.skip("virtual branches are not in this tree")
-    vb = "vb-test-" + haidian["branch"][3:]
-    # test set-up: the org item and the supervision record a founded virtual branch has
-    models.Org(
-        vb,
-        name="网上支部",
-        level="virtual_branch",
-        path=["central", vb],
-        sort_name=f"x#{vb}",
-        created_at="2026-11-01T00:00:00+00:00",
-    ).save()
-    record = models.VirtualBranch(vb)
-    record.supervising_org_id = "div-110105"
-    record.supervising_path = ["central", "div-110000", "div-110100", "div-110105"]
-    models.VirtualBranch._get_connection().put_item(
-        vb,
-        attributes={
-            "supervising_org_id": {"S": "div-110105"},
-            "supervising_path": {"L": [{"S": p} for p in record.supervising_path]},
-        },
+    _, founder_token = platform.new_member(platform.new_branch("div-110108"))  # no usable IP: Haidian
+    vb = found(platform, founder_token)
+    assert vb["supervising_org_id"] == "div-110108"
+    reported = report(platform, haidian["reporter_token"], about=vb["org_id"])
+    assert reported.json_body["handling_org_id"] == "div-110108"
+    moved = platform.post(
+        f"{BASE}/{vb['org_id']}/reassign",
+        {"supervising_org_id": "div-110105", "reason": "x"},
+        platform.admin_token,
     )
-    assert report(platform, haidian["reporter_token"], about=vb).json_body["handling_org_id"] == "div-110105"
+    assert moved.status_code == 200, moved.body
+    again = report(platform, haidian["reporter_token"], about=vb["org_id"])
+    assert again.json_body["handling_org_id"] == "div-110105"  # the department it is assigned to now
 
 
 def test_a_report_about_an_unknown_org_is_a_field_error(platform, haidian):
