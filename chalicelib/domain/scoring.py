@@ -16,6 +16,11 @@ Decisions:
   one point; an `article_open` without a target is counted but never scored.
 - Redelivered stream records are recognised by a digest of their activity id kept for
   `DEDUPE_WINDOW_SECONDS` after it was applied, longer than a stream keeps a record (24 h).
+- At most `MAX_COUNTED_PER_DAY` activities of a member are counted on one day; the rest are
+  dropped (not counted, not remembered). No reader does that many things in a day, and it keeps a
+  month's tally item small whatever a script sends: at most 9 days (the 7 days back that clients
+  may report, today, a day's margin) of digests are within the window, so the item stays far
+  below DynamoDB's 400 KB.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from chalicelib.domain.errors import ValidationFailed
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 RULES_NAME = "participation"
-DEDUPE_WINDOW_SECONDS = 48 * 3600
+DEDUPE_WINDOW_SECONDS = 26 * 3600  # a stream keeps a record 24 h: any redelivery comes sooner
+MAX_COUNTED_PER_DAY = 300
 MAX_TYPES = 20
 _TYPE = re.compile(r"^[a-z][a-z_]{0,31}$")
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
@@ -357,10 +363,12 @@ def apply(
         key = activity.key
         if key in out.recent:
             continue
-        out.recent[key] = now_epoch
-        applied += 1
         day = activity.day
         day_tally = out.days.setdefault(day.isoformat(), DayTally())
+        if sum(day_tally.counts.values()) >= MAX_COUNTED_PER_DAY:
+            continue
+        out.recent[key] = now_epoch
+        applied += 1
         rules = rules_for(day)
         if day_tally.version is None:
             day_tally.version = rules.version

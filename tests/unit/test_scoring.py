@@ -186,3 +186,27 @@ def test_month_helpers():
     with pytest.raises(ValidationFailed):
         scoring.check_month("2026-11", now, allow_current=False)
     assert scoring.check_month(None, now) == "2026-11"
+
+
+def test_a_day_counts_at_most_its_cap_and_a_months_tally_stays_small_whatever_is_sent():
+    import json
+
+    # a script sending as much as it can: 1,000 activities on each of the 9 days within the window
+    flood = [
+        act(
+            "section_open",
+            f"2026-11-{day:02d}T10:{i // 60 % 60:02d}:{i % 60:02d}+08:00",
+            f"{day}-{i}",
+            "theory",
+        )
+        for day in range(16, 25)
+        for i in range(1000)
+    ]
+    tally, applied = score(flood)
+    assert applied == 9 * scoring.MAX_COUNTED_PER_DAY
+    assert all(sum(d.counts.values()) == scoring.MAX_COUNTED_PER_DAY for d in tally.days.values())
+    stored = json.dumps({k: d.to_dict() for k, d in tally.days.items()}) + json.dumps(tally.recent)
+    assert len(stored.encode()) < 150_000  # DynamoDB's item limit is 400 KB
+    # a dropped activity stays dropped when its record comes again
+    again, applied_again = score(flood[-10:], tally, now=NOW + 60)
+    assert applied_again == 0 and again.counts == tally.counts
