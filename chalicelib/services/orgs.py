@@ -67,7 +67,7 @@ def create_branch(caller_number: str, name: str, parent_id: str) -> dict:
 
 
 def grant_role(caller_number: str, org_id: str, number: str, role: str) -> dict:
-    """Staff of an org or above give a member a role on it."""
+    """Staff of an org or above give a member a role on it (never on a virtual branch: 400)."""
     from chalicelib.store import members
 
     caller, org = members.get_with_org(caller_number, org_id)
@@ -85,13 +85,19 @@ def grant_role(caller_number: str, org_id: str, number: str, role: str) -> dict:
 
 
 def revoke_role(caller_number: str, org_id: str, number: str, role: str) -> dict:
-    """Staff of an org or above take a role back; the last staff of the centre stays."""
+    """Staff of an org or above take a role back; the last staff of the centre stays.
+
+    Never on a virtual branch (400): its secretary and deputies change only through its own routes.
+    """
     from chalicelib.store import members
 
-    if role not in roles.ROLES:
+    if role not in roles.ROLES and role not in roles.VIRTUAL_BRANCH_OFFICES:
         raise NotFound(f"no role {role}")
     caller, org = members.get_with_org(caller_number, org_id)
     require_role(caller, org, ["staff"], "revoke roles")
+    roles.check_not_virtual_branch(role, org.level)
+    if role not in roles.ROLES:
+        raise NotFound(f"no role {role}")
     if org_id == divisions.CENTRAL_ORG_ID and role == "staff":
         page = members.grants(org_id, 2, None, role="staff")
         if len(page.items) < 2:

@@ -417,6 +417,50 @@ def test_supervising_staff_see_the_members_and_the_founding_record(platform, sup
     assert_problem(platform.get(f"{BASE}/{org_id}/founding", supervised["other_staff"]), 403)
 
 
+def test_the_generic_roles_route_changes_no_office_of_a_virtual_branch(platform, supervised, founder):
+    """Secretary and deputies change only through founding, handover and /deputies: staff granting
+    `secretary@vb-...` to a stranger would show them applicants in their inbox, and revoking it would
+    leave the branch record naming a secretary without the role."""
+    org_id, token, staff = supervised["org_id"], supervised["secretary"], supervised["staff"]
+    secretary = founder[0]
+    deputy, deputy_token = add_member(platform, org_id, token)
+    assert (
+        platform.post(f"{BASE}/{org_id}/deputies", {"registration_number": deputy}, token).status_code == 201
+    )
+    stranger, stranger_token = platform.new_member()
+    applicant, applicant_token = platform.new_member()
+    join(platform, org_id, applicant_token)
+    grants_before = platform.get(f"/v1/orgs/{org_id}/roles", staff).json_body["items"]
+
+    for who in (staff, platform.admin_token):
+        for role in ("secretary", "staff", "editor"):
+            resp = platform.post(
+                f"/v1/orgs/{org_id}/roles", {"registration_number": stranger, "role": role}, who
+            )
+            assert_problem(resp, 400)
+            assert resp.json_body["errors"][0]["field"] == "role"
+        for number, role in ((secretary, "secretary"), (deputy, "deputy"), (stranger, "staff")):
+            assert_problem(platform.delete(f"/v1/orgs/{org_id}/roles/{number}/{role}", who), 400)
+
+    assert platform.get(f"/v1/orgs/{org_id}/roles", staff).json_body["items"] == grants_before
+    stranger_roles = platform.get("/v1/members/me", stranger_token).json_body["roles"]
+    assert all(r["org_id"] != org_id for r in stranger_roles)
+    inbox = platform.get("/v1/inbox", stranger_token).json_body["items"]
+    assert [i for i in inbox if i["org_id"] == org_id] == []
+    assert {"org_id": org_id, "role": "secretary"} in platform.get("/v1/members/me", token).json_body["roles"]
+    assert {"org_id": org_id, "role": "deputy"} in platform.get("/v1/members/me", deputy_token).json_body[
+        "roles"
+    ]
+    detail = branch(platform, org_id)
+    assert detail["secretary_name"] == "欧阳**" and detail["deputy_count"] == 1
+    assert [e["action"] for e in detail["log"]][0] == "deputy_named"
+    # the offices still work
+    assert approve(platform, org_id, applicant, deputy_token)["decided_as"] == "deputy"
+    # an unknown role is still not found, and a plain branch keeps its secretary through this route
+    assert_problem(platform.delete(f"/v1/orgs/{org_id}/roles/{stranger}/nope", staff), 404)
+    assert_problem(platform.delete(f"/v1/orgs/{platform.new_branch()}/roles/{stranger}/deputy", staff), 404)
+
+
 # ---- conventions ------------------------------------------------------------------------------------
 
 
