@@ -29,6 +29,7 @@ from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFa
 from chalicelib.observability import count, logger, member_ref
 
 UPLOAD_URL_SECONDS = 900
+UPLOAD_CONTENT_TYPE = "application/json"  # signed into the upload URL: S3 refuses a PUT without it
 PUBLISH_ATTEMPTS = 5
 
 
@@ -55,13 +56,13 @@ def upload_url(caller_number: str, scope: str, edition_id: str) -> dict:
     if ctx.edition_scope is not None and ctx.edition_scope != scope:
         raise Conflict(f"edition id {edition_id} is already used by another scope; choose another id")
     key = upload_key(scope, edition_id)
-    url = store.presign_put(get_settings().content_bucket, key, UPLOAD_URL_SECONDS)
+    url = store.presign_put(get_settings().content_bucket, key, UPLOAD_URL_SECONDS, UPLOAD_CONTENT_TYPE)
     logger.info("upload url issued", extra={"key": key, "by": member_ref(caller_number)})
     return {
         "upload_url": url,
         "key": key,
         "method": "PUT",
-        "headers": {"Content-Type": "application/json"},
+        "headers": {"Content-Type": UPLOAD_CONTENT_TYPE},
         "expires_in": UPLOAD_URL_SECONDS,
         "max_bytes": MAX_FILE_BYTES,
         "rejection_key": rejection_key(key),

@@ -389,10 +389,18 @@ def forget_presigner() -> None:
     _presigner.cache_clear()
 
 
-def presign_put(bucket: str, key: str, expires_in: int) -> str:
-    """A URL that lets its holder PUT exactly `key` until it expires (no AWS call is made)."""
+def presign_put(bucket: str, key: str, expires_in: int, content_type: str) -> str:
+    """A URL that lets its holder PUT exactly `key`, as `content_type`, until it expires (no AWS call).
+
+    SigV4 query signing covers the method, the bucket and key (the path) and the headers listed in
+    X-Amz-SignedHeaders: `host` and, because it is a parameter here, `content-type`. S3 refuses a
+    request that changes any of them. A presigned PUT cannot carry a size limit (only POST policies
+    can); ingest enforces the 2 MB limit instead and never reads more than that of an object.
+    """
     return _presigner().generate_presigned_url(
-        "put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+        "put_object",
+        Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+        ExpiresIn=expires_in,
     )
 
 

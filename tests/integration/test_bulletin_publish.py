@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 import threading
-from urllib.parse import urlparse
+from datetime import datetime
+from unittest import mock
+from urllib.parse import parse_qsl, quote, urlparse
 
 import requests
+from botocore.auth import S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from chalicelib.config import get_settings
 from tests.integration import content_setup as c
@@ -33,10 +41,98 @@ def test_an_editor_gets_a_presigned_put_url_for_exactly_that_key(platform):
     assert urlparse(body["upload_url"]).path.endswith(f"/{key}")
     assert "X-Amz-Signature=" in body["upload_url"]
     doc = c.edition(edition_id)
-    put = requests.put(body["upload_url"], data=json.dumps(doc).encode(), timeout=10)
+    put = requests.put(body["upload_url"], data=json.dumps(doc).encode(), headers=body["headers"], timeout=10)
     assert put.status_code == 200
     c.deliver_uploads(platform)
     assert platform.get(f"/v1/bulletins/{edition_id}", token).json_body["revision"] == 1
+
+
+def _sigv4_accepts(url: str, method: str, path: str, headers: dict) -> bool:
+    """Would S3 accept a request made with this presigned URL? SigV4 query auth, recomputed here.
+
+    An independent check of what moto does not verify: the signature covers the method, the path
+    (so the key), the query and every header named in X-Amz-SignedHeaders, under the signing key
+    derived from the secret of the credentials that signed it.
+    """
+    parts = urlparse(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    signature = query.pop("X-Amz-Signature")
+    access_key, day, region, service, _ = query["X-Amz-Credential"].split("/")
+    assert access_key == os.environ["AWS_ACCESS_KEY_ID"]
+    signed = query["X-Amz-SignedHeaders"].split(";")
+    sent = {k.lower(): v.strip() for k, v in headers.items()} | {"host": parts.netloc}
+    if any(name not in sent for name in signed):
+        return False  # a signed header that the request does not send
+    canonical = "\n".join(
+        [
+            method,
+            path,
+            "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query.items())),
+            "".join(f"{name}:{sent[name]}\n" for name in signed),
+            ";".join(signed),
+            "UNSIGNED-PAYLOAD",
+        ]
+    )
+    to_sign = "\n".join(
+        [
+            "AWS4-HMAC-SHA256",
+            query["X-Amz-Date"],
+            f"{day}/{region}/{service}/aws4_request",
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ]
+    )
+    key = ("AWS4" + os.environ["AWS_SECRET_ACCESS_KEY"]).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def test_the_upload_url_signature_binds_the_key_the_method_and_the_content_type(platform):
+    """moto accepts any signature, so the binding is checked by recomputing SigV4 for other requests."""
+    _, token = c.editor(platform, "central")
+    edition_id = c.new_id()
+    body = upload_url(platform, token, "central", edition_id).json_body
+    url, headers = body["upload_url"], body["headers"]
+    path = urlparse(url).path
+    assert path.endswith(f"/bulletins/central/{edition_id}.json")
+    assert dict(parse_qsl(urlparse(url).query))["X-Amz-SignedHeaders"] == "content-type;host"
+    assert headers == {"Content-Type": "application/json"}
+    # the request the URL was issued for verifies ...
+    assert _sigv4_accepts(url, "PUT", path, headers)
+    # ... and no other: another edition, another scope, another name, a GET, another content type
+    for other in (
+        path.replace(edition_id, c.new_id()),
+        path.replace("/central/", "/110000/"),
+        path.replace(".json", ".html"),
+        path.rsplit("/", 1)[0] + "/",
+    ):
+        assert not _sigv4_accepts(url, "PUT", other, headers), other
+    assert not _sigv4_accepts(url, "GET", path, headers)
+    assert not _sigv4_accepts(url, "PUT", path, {"Content-Type": "text/html"})
+    assert not _sigv4_accepts(url, "PUT", path, {})
+    assert not _sigv4_accepts(url.replace("X-Amz-Expires=900", "X-Amz-Expires=604800"), "PUT", path, headers)
+    # no size can be signed into a PUT URL: ingest enforces the 2 MB (the "a 3 MB file" rejection)
+    assert body["max_bytes"] == 2 * 1024 * 1024
+    # the signature is the one botocore computes for this key, and a different one for any other
+    query = dict(parse_qsl(urlparse(url).query))
+    when = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+
+    def botocore_signature(for_path):
+        request = AWSRequest("PUT", f"{urlparse(url).scheme}://{urlparse(url).netloc}{for_path}", headers)
+        credentials = Credentials(
+            os.environ["AWS_ACCESS_KEY_ID"],
+            os.environ["AWS_SECRET_ACCESS_KEY"],
+            os.environ.get("AWS_SESSION_TOKEN"),
+        )
+        region = query["X-Amz-Credential"].split("/")[2]
+        auth = S3SigV4QueryAuth(credentials, "s3", region, expires=int(query["X-Amz-Expires"]))
+        with mock.patch("botocore.auth.get_current_datetime", return_value=when):
+            auth.add_auth(request)
+        return dict(parse_qsl(urlparse(request.url).query))["X-Amz-Signature"]
+
+    assert botocore_signature(path) == query["X-Amz-Signature"]
+    assert botocore_signature(path.replace(edition_id, c.new_id())) != query["X-Amz-Signature"]
 
 
 def test_editors_of_a_department_publish_only_as_that_department(platform):
