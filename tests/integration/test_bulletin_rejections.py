@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,7 +22,8 @@ def _json(doc) -> bytes:
     return json.dumps(doc, ensure_ascii=False).encode()
 
 
-# name -> (scope in the key, builder(edition_id) -> bytes, a word the rejection must mention)
+# name -> (scope in the key, builder(edition_id) -> bytes, a word the rejection must mention);
+# a bad article comes after a good one, and the good one must not be published either
 CORPUS = {
     "malformed JSON": (
         "central",
@@ -38,7 +40,7 @@ CORPUS = {
     "articles not a list": ("central", lambda e: _json(_doc(e, articles={"a": 1})), "must be an array"),
     "unknown section": (
         "central",
-        lambda e: _json(_doc(e, articles=[_article(section="sports")])),
+        lambda e: _json(_doc(e, articles=[_article(), _article(section="sports")])),
         "not a section",
     ),
     "unknown field": ("central", lambda e: _json(_doc(e, author="x")), "not a known field"),
@@ -56,40 +58,50 @@ CORPUS = {
     ),
     "script in Markdown": (
         "central",
-        lambda e: _json(_doc(e, articles=[_article(body="hi <script>alert(1)</script>")])),
+        lambda e: _json(_doc(e, articles=[_article(), _article(body="hi <script>alert(1)</script>")])),
         "<script>",
     ),
     "iframe in Markdown": (
         "central",
-        lambda e: _json(_doc(e, articles=[_article(body='<iframe src="https://evil.example"></iframe>')])),
+        lambda e: _json(
+            _doc(e, articles=[_article(), _article(body='<iframe src="https://evil.example"></iframe>')])
+        ),
         "<iframe>",
     ),
     "javascript: link in Markdown": (
         "central",
-        lambda e: _json(_doc(e, articles=[_article(body="[click](javascript:alert(1))")])),
+        lambda e: _json(_doc(e, articles=[_article(), _article(body="[click](javascript:alert(1))")])),
         "javascript:",
     ),
     "event handler in HTML": (
         "central",
         lambda e: _json(
-            _doc(e, articles=[_article(body='<img src="https://x.example/a.png" onerror="alert(1)">')])
+            _doc(
+                e,
+                articles=[
+                    _article(),
+                    _article(body='<img src="https://x.example/a.png" onerror="alert(1)">'),
+                ],
+            )
         ),
         "event-handler",
     ),
     "relative link": (
         "central",
-        lambda e: _json(_doc(e, articles=[_article(body="[x](/admin)")])),
+        lambda e: _json(_doc(e, articles=[_article(), _article(body="[x](/admin)")])),
         "absolute",
     ),
     "non-http link in links": (
         "central",
-        lambda e: _json(_doc(e, articles=[_article(links=[{"title": "t", "url": "ftp://files.example/x"}])])),
+        lambda e: _json(
+            _doc(e, articles=[_article(), _article(links=[{"title": "t", "url": "ftp://files.example/x"}])])
+        ),
         "ftp:",
     ),
     "a 3 MB file": ("central", lambda e: _json(_doc(e, padding="x" * (3 * 1024 * 1024))), "2 MB"),
     "an article over 100 KB": (
         "central",
-        lambda e: _json(_doc(e, articles=[_article(body="字" * 40_000)])),
+        lambda e: _json(_doc(e, articles=[_article(), _article(body="字" * 40_000)])),
         "100 KB",
     ),
     "51 articles": (
@@ -114,19 +126,30 @@ def test_a_bad_upload_is_rejected_with_reasons_and_publishes_nothing(platform, n
     scope, build, word = CORPUS[name]
     _, token = platform.new_member()
     edition_id = c.new_id("bad")
-    key = c.upload(scope, edition_id, build(edition_id))
+    raw = build(edition_id)
+    key = c.upload(scope, edition_id, raw)
     c.deliver_uploads(platform)
     rejection = c.rejection(key)
     assert rejection is not None, name
     assert rejection["key"] == key and rejection["problems"], rejection
     assert any(word in p["message"] for p in rejection["problems"]), rejection["problems"]
     assert platform.get(f"/v1/bulletins/{edition_id}", token).status_code == 404
+    for article_id in article_ids(raw):
+        assert platform.get(f"/v1/articles/{article_id}", token).status_code == 404, (name, article_id)
     feed = platform.get("/v1/feed?limit=100", token).json_body["items"]
     assert edition_id not in {e["edition_id"] for e in feed}
 
 
+def article_ids(raw: bytes) -> set[str]:
+    """Every article id a file names, found in its bytes (so also in files that are not valid JSON)."""
+    return set(re.findall(r'"article_id":\s*"([A-Za-z0-9][A-Za-z0-9._-]{0,63})"', raw.decode("latin-1")))
+
+
 def test_the_corpus_covers_the_cases_the_issue_names():
     assert len(CORPUS) >= 15
+    # the "nothing published" check looks up articles: most files name some
+    with_articles = [name for name, (_, build, _) in CORPUS.items() if article_ids(build("e-x"))]
+    assert len(with_articles) >= 15, with_articles
 
 
 def test_every_problem_of_a_file_is_listed(platform):
