@@ -426,10 +426,14 @@ def leave(caller: str, org_id: str) -> dict:
 
 
 def handover(caller: str, org_id: str, to: str) -> dict:
-    """The secretary passes the office to another member of the branch (a deputy stops being one)."""
+    """The secretary passes the office to another member of the branch (a deputy stops being one).
+
+    One read (the branch, the new secretary's membership and member item), one transaction: all of
+    it happens or none of it.
+    """
     from chalicelib.store import branches as store
 
-    ctx = store.read(org_id, other_membership=to)
+    ctx = store.read(org_id, other_membership=to, member=to)
     branch = _branch_or_404(ctx.branch, org_id)
     if caller != branch.secretary:
         raise Forbidden("only the secretary hands the office over")
@@ -442,18 +446,15 @@ def handover(caller: str, org_id: str, to: str) -> dict:
         )
     at = _now()
     new_name = rules.mask_name(ctx.other_membership.name)
+    deputy_log = None
     if to in branch.deputies:
-        # one item cannot both gain and lose a role in one transaction: the deputy office ends first
-        store.remove_deputy(
-            branch,
-            to,
-            store.LogEntry(
-                action="deputy_removed",
-                at=at,
-                by=rules.SECRETARY,
-                reason="named secretary",
-                details={"deputy_name": new_name},
-            ),
+        # the deputy office ends in the same transaction (the log shows both steps)
+        deputy_log = store.LogEntry(
+            action="deputy_removed",
+            at=at,
+            by=rules.SECRETARY,
+            reason="named secretary",
+            details={"deputy_name": new_name},
         )
     log = store.LogEntry(
         action="handover",
@@ -461,7 +462,8 @@ def handover(caller: str, org_id: str, to: str) -> dict:
         by=rules.SECRETARY,
         details={"from_secretary_name": branch.secretary_name, "to_secretary_name": new_name},
     )
-    store.handover(branch, caller, ctx.other_membership, log)
+    roles = ctx.member.roles if ctx.member is not None else frozenset()
+    store.handover(branch, caller, ctx.other_membership, log, new_roles=roles, deputy_log=deputy_log)
     deputies = branch.deputies - {to}
     return _view(
         replace(branch, secretary=to, secretary_name=new_name, deputies=deputies),

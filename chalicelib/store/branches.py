@@ -719,22 +719,51 @@ def leave_and_dissolve(branch: VirtualBranch, number: str, at: str, log: LogEntr
     )
 
 
-def handover(branch: VirtualBranch, old: str, new: Membership, log: LogEntry) -> None:
-    """The secretary's office passes to another member (who is not a deputy: see the service)."""
+def handover(
+    branch: VirtualBranch,
+    old: str,
+    new: Membership,
+    log: LogEntry,
+    new_roles: frozenset[str] | None = None,
+    deputy_log: LogEntry | None = None,
+) -> None:
+    """The secretary's office passes to another member: one transaction, whatever was there before.
+
+    A deputy named secretary stops being a deputy in the same transaction. Their role set then loses
+    `deputy@` and gains `secretary@`, which one update cannot say with ADD and DELETE (two actions
+    on one attribute): it is SET to its new value on the condition that it still holds exactly
+    `new_roles`, the keys read with the branch, so a role granted meanwhile is not overwritten (the
+    handover is refused instead, nothing changed). A plain member gains the key with ADD.
+    """
     from chalicelib.domain.errors import ValidationFailed
 
     branch_id = branch.org_id
+    number = new.registration_number
+    was_deputy = number in branch.deputies
+    secretary_key = role_key(rules.SECRETARY, branch_id)
+    deputy_key = role_key(rules.DEPUTY, branch_id)
+    branch_actions = [
+        models.VirtualBranch.secretary.set(number),
+        models.VirtualBranch.secretary_name.set(rules.mask_name(new.name)),
+    ]
+    if was_deputy:
+        branch_actions.append(models.VirtualBranch.deputies.delete({number}))
+        deputy_condition = models.VirtualBranch.deputies.contains(number)
+        held = frozenset(new_roles or ())
+        new_member_actions = [models.Member.roles.set((held - {deputy_key}) | {secretary_key})]
+        new_member_condition = _member_exists() & _holds_exactly(held)
+    else:
+        deputy_condition = ~models.VirtualBranch.deputies.contains(number)
+        new_member_actions = [models.Member.roles.add({secretary_key})]
+        new_member_condition = _member_exists()
     tx = _Tx()
     tx.update(
         "branch",
         models.VirtualBranch(branch_id),
-        actions=[
-            models.VirtualBranch.secretary.set(new.registration_number),
-            models.VirtualBranch.secretary_name.set(rules.mask_name(new.name)),
-        ],
+        actions=branch_actions,
         condition=(models.VirtualBranch.secretary == old)
         & (models.VirtualBranch.status != rules.DISSOLVED)
-        & ~models.VirtualBranch.deputies.contains(new.registration_number),
+        & deputy_condition,
     )
     tx.update(
         "old_membership",
@@ -744,31 +773,28 @@ def handover(branch: VirtualBranch, old: str, new: Membership, log: LogEntry) ->
     )
     tx.update(
         "new_membership",
-        models.BranchMembership(branch_id, new.registration_number),
+        models.BranchMembership(branch_id, number),
         actions=[models.BranchMembership.role.set(rules.SECRETARY)],
         condition=models.BranchMembership.org_id.exists(),
     )
-    key = role_key(rules.SECRETARY, branch_id)
     tx.update(
         "old_member",
         models.Member(old),
-        actions=[models.Member.roles.delete({key})],
+        actions=[models.Member.roles.delete({secretary_key})],
         condition=_member_exists(),
     )
-    tx.update(
-        "new_member",
-        models.Member(new.registration_number),
-        actions=[models.Member.roles.add({key})],
-        condition=models.Member.registration_number.exists(),
-    )
+    tx.update("new_member", models.Member(number), actions=new_member_actions, condition=new_member_condition)
     tx.delete("old_grant", models.RoleGrant(branch_id, f"{rules.SECRETARY}#{old}"))
+    if was_deputy:
+        tx.delete("deputy_grant", models.RoleGrant(branch_id, f"{rules.DEPUTY}#{number}"))
     tx.save(
         "new_grant",
-        models.RoleGrant(
-            branch_id, f"{rules.SECRETARY}#{new.registration_number}", granted_by=old, granted_at=log.at
-        ),
+        models.RoleGrant(branch_id, f"{rules.SECRETARY}#{number}", granted_by=old, granted_at=log.at),
     )
+    if was_deputy and deputy_log is not None:
+        tx.save("deputy_log", _log_item(branch_id, deputy_log))
     tx.save("log", _log_item(branch_id, log))
+    changed = Conflict("the virtual branch changed meanwhile; retry")
     not_member = ValidationFailed(
         "the new secretary must be a member of this virtual branch",
         errors=[{"field": "to", "message": "not a member of this virtual branch"}],
@@ -776,13 +802,24 @@ def handover(branch: VirtualBranch, old: str, new: Membership, log: LogEntry) ->
     tx.run(
         _refusals(
             {
-                "branch": Conflict("the virtual branch changed meanwhile; retry"),
-                "old_membership": Conflict("the virtual branch changed meanwhile; retry"),
+                "branch": changed,
+                "old_membership": changed,
                 "new_membership": not_member,
-                "new_member": not_member,
+                # a deputy's roles changed since they were read: refused whole, to be retried
+                "new_member": changed if was_deputy else not_member,
             }
         )
     )
+
+
+def _holds_exactly(keys: frozenset[str]):
+    """A member's role set is exactly `keys` (as many elements, each of them), whatever its order."""
+    if not keys:
+        return models.Member.roles.does_not_exist()
+    condition = size(models.Member.roles) == len(keys)
+    for key in sorted(keys):
+        condition &= models.Member.roles.contains(key)
+    return condition
 
 
 def add_deputy(branch: VirtualBranch, secretary: str, deputy: Membership, log: LogEntry) -> None:

@@ -334,6 +334,114 @@ def test_a_secretary_names_up_to_five_deputies_who_decide_join_requests(platform
     assert actions[:3] == ["handover", "deputy_removed", "deputy_named"]
 
 
+@contextlib.contextmanager
+def failing_transaction(when):
+    """Make the app's TransactWriteItems calls for which `when(params)` holds fail with a DynamoDB
+    server error before anything is written; yields the parameters of every TransactWriteItems call."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.store import models
+
+    client = models.Org._get_connection().connection.client
+    event = "before-parameter-build.dynamodb.TransactWriteItems"
+    writes: list[dict] = []
+
+    def hook(params, **_):
+        writes.append(params)
+        if when(params):
+            error = {"Error": {"Code": "InternalServerError", "Message": "test fault"}}
+            raise ClientError(error, "TransactWriteItems")
+
+    client.meta.events.register(event, hook, unique_id="test-vb-fault")
+    try:
+        yield writes
+    finally:
+        client.meta.events.unregister(event, unique_id="test-vb-fault")
+
+
+def _moves_the_office(params) -> bool:
+    """Does this transaction write the branch record's secretary (the handover itself)?"""
+    return any(
+        "secretary_name" in (item.get("Update", {}).get("ExpressionAttributeNames") or {}).values()
+        for item in params["TransactItems"]
+    )
+
+
+def test_a_deputy_named_secretary_changes_office_all_at_once_or_not_at_all(platform, founder):
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.services import branches as service
+    from chalicelib.store import models
+
+    number, token, _ = founder
+    org_id = found(platform, token)["org_id"]
+    deputy, deputy_token = add_member(platform, org_id, token, name="王小明")
+    assert (
+        platform.post(f"{BASE}/{org_id}/deputies", {"registration_number": deputy}, token).status_code == 201
+    )
+
+    def offices():
+        me = platform.get("/v1/members/me", deputy_token).json_body["roles"]
+        mine = sorted(r["role"] for r in me if r["org_id"] == org_id)
+        grants = sorted(g.grant for g in models.RoleGrant.query(org_id, consistent_read=True))
+        record = models.VirtualBranch.get(org_id, consistent_read=True)
+        membership = models.BranchMembership.get(org_id, deputy, consistent_read=True).role
+        return mine, grants, record.secretary, sorted(record.deputies or ()), membership
+
+    before = offices()
+    assert before == (
+        ["deputy"],
+        sorted([f"deputy#{deputy}", f"secretary#{number}"]),
+        number,
+        [deputy],
+        "deputy",
+    )
+    log_before = [e["action"] for e in branch(platform, org_id)["log"]]
+
+    # the write that moves the office fails: the deputy is still a deputy, nothing else moved
+    with failing_transaction(_moves_the_office), pytest.raises(TransactWriteError) as failed:
+        service.handover(number, org_id, deputy)
+    assert failed.value.cause_response_code == "InternalServerError"
+    assert offices() == before
+    assert [e["action"] for e in branch(platform, org_id)["log"]] == log_before
+    applicant, applicant_token = platform.new_member()
+    join(platform, org_id, applicant_token)
+    assert approve(platform, org_id, applicant, deputy_token)["decided_as"] == "deputy"
+
+    # without the fault: one transaction does all of it
+    with failing_transaction(lambda _: False) as writes:
+        resp = platform.post(f"{BASE}/{org_id}/handover", {"to": deputy}, token)
+    assert resp.status_code == 200, resp.body
+    assert len(writes) == 1
+    assert offices() == (["secretary"], [f"secretary#{deputy}"], deputy, [], "secretary")
+    assert [e["action"] for e in branch(platform, org_id)["log"]][:2] == ["handover", "deputy_removed"]
+
+
+def test_a_handover_to_a_deputy_whose_roles_changed_since_the_read_is_refused_whole(platform, founder):
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.store import branches as store
+    from chalicelib.store import models
+
+    number, token, _ = founder
+    org_id = found(platform, token)["org_id"]
+    deputy, deputy_token = add_member(platform, org_id, token)
+    platform.post(f"{BASE}/{org_id}/deputies", {"registration_number": deputy}, token)
+    ctx = store.read(org_id, other_membership=deputy, member=deputy)
+    platform.grant(platform.new_branch(), deputy)  # a role granted between the read and the write
+    held = models.Member.get(deputy, consistent_read=True).roles
+    log = store.LogEntry(action="handover", at="2026-01-01T00:00:00+00:00", by="secretary")
+    with pytest.raises(Conflict):
+        store.handover(ctx.branch, number, ctx.other_membership, log, new_roles=ctx.member.roles)
+    assert models.Member.get(deputy, consistent_read=True).roles == held  # nothing overwritten
+    record = models.VirtualBranch.get(org_id, consistent_read=True)
+    assert record.secretary == number and record.deputies == {deputy}
+    # read again, it goes through and keeps the new role
+    resp = platform.post(f"{BASE}/{org_id}/handover", {"to": deputy}, token)
+    assert resp.status_code == 200, resp.body
+    roles = models.Member.get(deputy, consistent_read=True).roles
+    assert roles == (held - {f"deputy@{org_id}"}) | {f"secretary@{org_id}"}
+
+
 # ---- supervision ------------------------------------------------------------------------------------
 
 
