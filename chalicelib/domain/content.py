@@ -516,10 +516,16 @@ class EditionState:
     source_version: str
     announced_revision: int = 0
     history: tuple[dict, ...] = ()
+    pending_drops: tuple[str, ...] = ()  # dropped by a correction, not yet deleted
 
     @property
     def article_ids(self) -> list[str]:
         return [a["article_id"] for a in self.articles]
+
+    def drops_after(self, article_ids: list[str]) -> tuple[str, ...]:
+        """What publishing `article_ids` over this edition leaves to delete: the articles it drops
+        and those an earlier correction dropped but could not delete, unless published again."""
+        return tuple(sorted((set(self.article_ids) | set(self.pending_drops)) - set(article_ids)))
 
     @property
     def became_urgent_now(self) -> bool:

@@ -122,12 +122,15 @@ def ingest(bucket: str, key: str) -> IngestOutcome:
         )
     scope, edition_id = parsed
     upload = store.read_upload(bucket, key, MAX_FILE_BYTES)
-    if upload is None:
-        return IngestOutcome("gone", edition_id)
     previous = store.get_edition(edition_id, consistent=True)
+    if upload is None:
+        finish_drops(previous)
+        return IngestOutcome("gone", edition_id)
     if previous is not None and previous.scope == scope and previous.source_version == upload.version:
+        # a redelivery, or the retry of an ingest that published and then failed: finish its work
         if previous.announced_revision < previous.revision:
             announce(previous)
+        finish_drops(previous)
         return IngestOutcome("unchanged", edition_id, previous.revision)
     if upload.body is None:
         problem = {
@@ -177,20 +180,40 @@ def ingest(bucket: str, key: str) -> IngestOutcome:
                 }
                 return _reject(bucket, key, edition_id, [problem], upload.version, previous)
             if previous is not None and previous.source_version == upload.version:
+                finish_drops(previous)
                 return IngestOutcome("unchanged", edition_id, previous.revision)
     else:
         raise Conflict(f"edition {edition_id} kept changing while being published; retry")
     store.delete_rejection(bucket, rejection_key(key))
-    if previous is not None:
-        dropped = sorted(set(previous.article_ids) - set(state.article_ids))
-        store.delete_articles(dropped, edition_id, state.revision)
     logger.info(
         "bulletin published",
         extra={"key": key, "revision": state.revision, "kind": state.kind, "articles": len(state.articles)},
     )
     count("BulletinsPublished")
     announce(state)
+    finish_drops(state)
     return IngestOutcome("published", edition_id, state.revision)
+
+
+def finish_drops(edition: EditionState | None) -> None:
+    """Delete the articles a correction dropped, then forget them.
+
+    The revision that drops them lists them in `pending_drops`, written in the publishing
+    transaction (the old article list is overwritten there, so this is the only record of them).
+    Every ingest of the edition, whatever its outcome, calls this: a failure or a Lambda timeout
+    after the transaction is repaired by the queue's retry (which finds the upload unchanged), or
+    by the next upload of the edition, which carries the list over.
+    """
+    from chalicelib.store import content as store
+
+    if edition is None or not edition.pending_drops:
+        return
+    deleted = store.delete_articles(list(edition.pending_drops), edition.edition_id, edition.revision)
+    store.clear_pending_drops(edition.edition_id, edition.revision)
+    logger.info(
+        "dropped articles deleted",
+        extra={"edition_id": edition.edition_id, "revision": edition.revision, "deleted": deleted},
+    )
 
 
 def _reject(
@@ -215,6 +238,7 @@ def _reject(
     store.write_rejection(bucket, rejection_key(key), document)
     logger.info("bulletin rejected", extra={"key": key, "problems": len(problems)})
     count("BulletinsRejected")
+    finish_drops(previous)
     return IngestOutcome("rejected", edition_id, None, tuple(problems))
 
 

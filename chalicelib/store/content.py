@@ -72,6 +72,7 @@ def _state(item: models.Edition) -> EditionState:
         source_version=item.source_etag,
         announced_revision=int(item.announced_revision or 0),
         history=tuple(json.loads(item.history_json or "[]")),
+        pending_drops=tuple(item.pending_drops or ()),
     )
 
 
@@ -138,6 +139,7 @@ def next_state(
         *(previous.history if previous else ()),
         {"revision": revision, "published_at": now, "source": source_version},
     ]
+    article_ids = [a.article_id for a in draft.articles]
     return EditionState(
         edition_id=draft.edition_id,
         scope=draft.scope,
@@ -156,6 +158,7 @@ def next_state(
         source_version=source_version,
         announced_revision=previous.announced_revision if previous else 0,
         history=tuple(history[-HISTORY_KEPT:]),
+        pending_drops=previous.drops_after(article_ids) if previous else (),
     )
 
 
@@ -183,6 +186,7 @@ def publish(
         source_etag=state.source_version,
         announced_revision=state.announced_revision,
         history_json=json.dumps(list(state.history), ensure_ascii=False, separators=(",", ":")),
+        pending_drops=list(state.pending_drops) or None,
     )
     if previous is None:
         edition_condition = models.Edition.edition_id.does_not_exist()
@@ -252,7 +256,11 @@ def publish(
 
 
 def delete_articles(article_ids: list[str], edition_id: str, revision: int) -> int:
-    """Delete articles a correction dropped (only while still at that edition's older revision)."""
+    """Delete articles a correction dropped (only while still at that edition's older revision).
+
+    Each is one conditional DeleteItem: an article already gone, or published again since by this
+    edition's `revision` or a later one, is left alone, so running this twice changes nothing.
+    """
     deleted = 0
     for article_id in article_ids:
         try:
@@ -264,6 +272,20 @@ def delete_articles(article_ids: list[str], edition_id: str, revision: int) -> i
             if not is_conditional_failure(exc):
                 raise
     return deleted
+
+
+def clear_pending_drops(edition_id: str, revision: int) -> None:
+    """Forget the articles `revision` left to drop, once they are deleted (not if a newer revision
+    was published meanwhile: it carries them over and clears them itself)."""
+    try:
+        models.Edition(edition_id).update(
+            actions=[models.Edition.pending_drops.remove()],
+            condition=models.Edition.revision == revision,
+            add_version_condition=False,
+        )
+    except UpdateError as exc:
+        if not is_conditional_failure(exc):
+            raise
 
 
 def mark_announced(edition_id: str, revision: int) -> None:

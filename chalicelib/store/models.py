@@ -721,6 +721,8 @@ class Edition(_Base):
     source_etag = UnicodeAttribute()
     announced_revision = NumberAttribute(default=0)
     history_json = UnicodeAttribute(default="[]")  # the latest revisions: revision, published_at, etag
+    # articles a correction dropped and not yet deleted (written with the revision, cleared after)
+    pending_drops = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class FeedItem(_Base):

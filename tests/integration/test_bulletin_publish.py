@@ -415,3 +415,102 @@ def test_a_failed_announcement_is_repaired_by_the_queue_retry(platform, monkeypa
     _, token = platform.new_member()
     assert platform.get(f"/v1/bulletins/{doc['edition_id']}", token).json_body["revision"] == 1
     assert len(c.deliver_urgent(platform)) == 1
+
+
+# ---- articles a correction drops ------------------------------------------------------------------
+
+
+def _queued_upload_event():
+    """The upload notification waiting in the queue, taken off it, as the Lambda event that carries it."""
+    from chalicelib.local.pump import lambda_sqs_record
+
+    sqs = c.sqs()
+    url = sqs.get_queue_url(QueueName=get_settings().bulletin_queue)["QueueUrl"]
+    message = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return {"Records": [lambda_sqs_record(message, "arn:aws:sqs:us-east-1:123456789012:q")]}
+
+
+def _failing_drops(monkeypatch, times=1):
+    """The step that deletes dropped articles fails `times` times (a throttle, or Lambda timing out)."""
+    from chalicelib.store import content
+
+    real, failures = content.delete_articles, []
+
+    def flaky(*args, **kwargs):
+        if len(failures) < times:
+            failures.append(1)
+            raise RuntimeError("the Lambda timed out while deleting dropped articles")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(content, "delete_articles", flaky)
+    return failures
+
+
+def test_articles_a_correction_dropped_are_deleted_by_the_retry_when_the_drop_step_failed(
+    platform, monkeypatch
+):
+    from chalicelib.store import content
+
+    _, token = platform.new_member()
+    keep, drop = c.article(), c.article()
+    doc = c.publish(platform, doc=c.edition(articles=[keep, drop]))
+    failures = _failing_drops(monkeypatch)
+    c.upload("central", doc["edition_id"], dict(doc, articles=[keep]))
+    event = _queued_upload_event()
+    first = platform.client.lambda_.invoke("bulletin_ingest", event).payload
+    assert failures and len(first["batchItemFailures"]) == 1  # published, the drop not done
+    assert platform.get(f"/v1/bulletins/{doc['edition_id']}", token).json_body["revision"] == 2
+    assert content.get_edition(doc["edition_id"], consistent=True).pending_drops == (drop["article_id"],)
+    second = platform.client.lambda_.invoke("bulletin_ingest", event).payload  # the queue's retry
+    assert second == {"batchItemFailures": []}
+    assert platform.get(f"/v1/articles/{drop['article_id']}", token).status_code == 404
+    assert platform.get(f"/v1/articles/{keep['article_id']}", token).status_code == 200
+    edition = content.get_edition(doc["edition_id"], consistent=True)
+    assert edition.revision == 2 and edition.pending_drops == ()
+
+
+def test_a_later_correction_finishes_the_drops_an_earlier_one_left(platform, monkeypatch):
+    from chalicelib.store import content
+
+    _, token = platform.new_member()
+    a, b, d = c.article(), c.article(), c.article()
+    doc = c.publish(platform, doc=c.edition(articles=[a, b, d]))
+    _failing_drops(monkeypatch, times=100)
+    c.publish(platform, doc=dict(doc, articles=[a, d]))  # drops b; fails (and fails on retry)
+    c.upload("central", doc["edition_id"], dict(doc, articles=[a, d], title="x" * 300))
+    c.deliver_uploads(platform)  # rejected: still fails to drop
+    assert platform.get(f"/v1/articles/{b['article_id']}", token).status_code == 200
+    assert content.get_edition(doc["edition_id"], consistent=True).pending_drops == (b["article_id"],)
+    monkeypatch.undo()
+    c.publish(platform, doc=dict(doc, articles=[d]))  # drops a, and b is still to drop
+    for gone in (a, b):
+        assert platform.get(f"/v1/articles/{gone['article_id']}", token).status_code == 404
+    assert platform.get(f"/v1/articles/{d['article_id']}", token).json_body["revision"] == 3
+    assert content.get_edition(doc["edition_id"], consistent=True).pending_drops == ()
+
+
+def test_a_rejected_upload_finishes_the_drops_a_failed_step_left(platform, monkeypatch):
+    from chalicelib.store import content
+
+    _, token = platform.new_member()
+    keep, drop = c.article(), c.article()
+    doc = c.publish(platform, doc=c.edition(articles=[keep, drop]))
+    _failing_drops(monkeypatch, times=100)
+    c.publish(platform, doc=dict(doc, articles=[keep]))
+    monkeypatch.undo()
+    c.upload("central", doc["edition_id"], dict(doc, kind="daily"))
+    c.deliver_uploads(platform)
+    assert platform.get(f"/v1/articles/{drop['article_id']}", token).status_code == 404
+    assert content.get_edition(doc["edition_id"], consistent=True).pending_drops == ()
+
+
+def test_an_article_dropped_and_then_restored_is_kept(platform, monkeypatch):
+    _, token = platform.new_member()
+    keep, back = c.article(), c.article()
+    doc = c.publish(platform, doc=c.edition(articles=[keep, back]))
+    _failing_drops(monkeypatch, times=100)
+    c.publish(platform, doc=dict(doc, articles=[keep]))
+    monkeypatch.undo()
+    c.publish(platform, doc=dict(doc, articles=[keep, dict(back, title="回来了")]))
+    assert platform.get(f"/v1/articles/{back['article_id']}", token).json_body["title"] == "回来了"
