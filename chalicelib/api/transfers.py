@@ -135,7 +135,8 @@ def cancel_transfer(call: Call) -> dict:
 @endpoint(
     bp,
     "/v1/orgs/{org_id}/transfers",
-    summary="Transfers entering or leaving an org's subtree (its secretary or staff, or staff above)",
+    summary="Transfers entering, leaving or moving inside an org's subtree (its secretary or staff, or staff "
+    "above)",
     query=s.OrgTransfersQuery,
     response=s.OrgTransferPage,
     paginated=True,

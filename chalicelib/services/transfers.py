@@ -126,8 +126,8 @@ def my_transfers(caller: str, limit: int, cursor: dict | None, now: datetime | N
 def org_transfers(
     caller: str, org_id: str, status: str | None, limit: int, cursor: dict | None, now: datetime | None = None
 ):
-    """Transfers entering (`in`) or leaving (`out`) an org's subtree, for its secretary or staff or
-    staff above: one read for the authorisation, one Query."""
+    """Transfers entering (`in`), leaving (`out`) or moving inside (`within`) an org's subtree, for its
+    secretary or staff or staff above: one read for the authorisation, one Query."""
     from chalicelib.store import transfers as store
 
     now = now or _now()
@@ -142,14 +142,23 @@ def org_transfers(
 def inbox_items(member: Member, now: datetime) -> list[dict]:
     """Inbox source: formal transfers waiting for this member's decision as secretary or staff.
 
-    One Query per org on which the member holds one of those roles (at most 20 orgs, 100 items
-    each), oldest first; expired ones (over 90 days) are left out by the key condition.
+    A pending formal transfer waits for the receiving branch and every department above it (see
+    `domain.transfers.awaits`), so each org the member decides for is one Query of the sparse
+    `awaiting` index, oldest first, expired ones (over 90 days) left out by the key condition.
+
+    Bounded: at most `INBOX_MAX_ORGS` (20) orgs, `INBOX_LIMIT_PER_ORG` (100) transfers each, so at
+    most 20 Queries and 2,000 items. The orgs are taken most specific first (branches where the
+    member is secretary, branches where they are staff, then counties, cities, provinces, the
+    centre): one who acts for more orgs than that loses the broadest ones, whose transfers largely
+    repeat those of the narrower ones. A transfer found through several orgs is listed once, under
+    the most specific one (`org_id`). The member's own transfers are left out.
     """
     from chalicelib.store import transfers as store
 
-    orgs = sorted(
-        {key.partition("@")[2] for key in member.roles if key.partition("@")[0] in rules.DECIDER_ROLES}
-    )[:INBOX_MAX_ORGS]
+    orgs = rules.decider_orgs(member.roles)
+    if len(orgs) > INBOX_MAX_ORGS:
+        logger.info("inbox orgs capped", extra={"orgs": len(orgs), "queried": INBOX_MAX_ORGS})
+        orgs = orgs[:INBOX_MAX_ORGS]
     after = rules.id_floor(now - rules.FORMAL_EXPIRY)
     found: dict[str, dict] = {}
     for org_id in orgs:

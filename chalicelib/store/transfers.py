@@ -5,6 +5,13 @@ its version), the member item (version and the branches read, so no concurrent s
 member's transfer state (one open formal transfer, the transfer behind the attachment), both
 branches' `member_count` when the home moves, the transfer an attachment supersedes, and the link
 items through which orgs list the transfer. A condition that fails is a 409: someone else moved first.
+
+Links: one item per org on either branch's path (`in`, `out` or `within`, see `link_directions`), so
+every org lists its transfers, and a pending formal one waits (the sparse `awaiting` index) for the
+receiving branch and every department above it: whoever may decide finds it with one Query per org
+they act for. At most 9 links per transfer (two 5-level paths share the centre); the largest step,
+an accept that supersedes an attachment, writes 2 * 9 links + 6 other items, far from the 100 items
+a transaction may hold.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from chalicelib.domain.transfers import (
     OpenFormal,
     Step,
     Transfer,
+    awaits,
     link_directions,
     system_step,
 )
@@ -256,8 +264,8 @@ def of_member(number: str, limit: int, cursor: dict | None) -> Page:
 def of_org(
     org_id: str, status: str | None, limit: int, cursor: dict | None, after_id: str | None = None
 ) -> Page:
-    """Transfers entering or leaving an org's subtree, newest first, optionally of one status (and
-    asked for after `after_id`): one Query."""
+    """Transfers entering, leaving or moving inside an org's subtree, newest first, optionally of one
+    status (and asked for after `after_id`): one Query."""
     L = models.TransferLink
     condition = L.transfer_id > after_id if after_id else None
     if status is None:
@@ -280,7 +288,8 @@ def _link(item: models.TransferLink) -> tuple[Transfer, str]:
 
 
 def awaiting(org_id: str, after_id: str, limit: int) -> list[Transfer]:
-    """Pending transfers into an org's subtree asked for after `after_id`, oldest first: one Query."""
+    """Pending formal transfers to a branch of an org's subtree (the org itself, for a branch) asked
+    for after `after_id`, oldest first, whichever subtree they come from: one Query."""
     result = models.TransferLink.awaiting_index.query(
         org_id, models.TransferLink.transfer_id > after_id, limit=limit, page_size=limit
     )
@@ -322,7 +331,7 @@ def _link_item(transfer: Transfer, org_id: str, direction: str) -> models.Transf
         transfer.transfer_id,
         direction=direction,
         org_status=f"{org_id}#{transfer.status}",
-        awaiting=org_id if direction == "in" and transfer.status == "pending" else None,
+        awaiting=org_id if awaits(transfer, org_id) else None,
         registration_number=transfer.registration_number,
         member_name=transfer.member_name,
         kind=transfer.kind,

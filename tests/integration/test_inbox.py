@@ -117,3 +117,99 @@ def test_join_requests_and_cases_wait_in_the_inbox_of_those_who_decide_them(plat
         )
     assert platform.get("/v1/inbox", sec_token).json_body["items"] == []
     assert appeal["case_id"] not in _ids(platform.get("/v1/inbox", staff_token).json_body)
+
+
+NANJING_COUNTY = "div-320102"  # 南京市玄武区
+NANJING_CITY = "div-320100"  # 南京市
+NANJING_SIBLING = "div-320104"  # 南京市秦淮区
+
+
+def _staff_of(platform, org_id):
+    number, token = platform.new_member(platform.new_branch(org_id))
+    platform.grant(org_id, number)
+    return token
+
+
+def _listed(platform, org_id, token, status=None):
+    query = f"?status={status}&limit=100" if status else "?limit=100"
+    resp = platform.get(f"/v1/orgs/{org_id}/transfers{query}", token)
+    assert resp.status_code == 200, resp.body
+    return {t["transfer_id"]: t for t in resp.json_body["items"]}
+
+
+def test_a_transfer_inside_a_county_waits_for_the_county_the_city_and_the_centre(platform):
+    from chalicelib.services.transfers import request_transfer
+
+    home, to = platform.new_branch(NANJING_COUNTY), platform.new_branch(NANJING_COUNTY)
+    county, city = _staff_of(platform, NANJING_COUNTY), _staff_of(platform, NANJING_CITY)
+    sibling, elsewhere = _staff_of(platform, NANJING_SIBLING), _staff_of(platform, "div-440106")
+    number, _ = platform.new_member(home)
+    # asked 80 days ago, so it is among the oldest pending transfers of the whole session: the centre's
+    # inbox lists the oldest 100 first, and other tests leave many pending
+    asked = datetime.now(UTC) - timedelta(days=80)
+    transfer_id = request_transfer(number, to, "formal", "across town", now=asked)["transfer_id"]
+
+    waiting_for = {county: NANJING_COUNTY, city: NANJING_CITY, platform.admin_token: "central"}
+    for token, org_id in waiting_for.items():
+        items = {i["id"]: i for i in platform.get("/v1/inbox", token).json_body["items"]}
+        assert transfer_id in items, org_id
+        assert items[transfer_id]["org_id"] == org_id and items[transfer_id]["overdue"]
+    for token in (sibling, elsewhere):
+        assert transfer_id not in _ids(platform.get("/v1/inbox", token).json_body)
+
+    # the departments above both branches list it as moving inside their subtree
+    for org_id, token in ((NANJING_COUNTY, county), (NANJING_CITY, city)):
+        assert _listed(platform, org_id, token)[transfer_id]["direction"] == "within"
+        assert transfer_id in _listed(platform, org_id, token, "pending")
+    assert _listed(platform, to, county)[transfer_id]["direction"] == "in"
+    assert _listed(platform, home, county)[transfer_id]["direction"] == "out"
+    assert transfer_id not in _listed(platform, NANJING_SIBLING, sibling)
+
+    act(platform, county, transfer_id, "accept")
+    for token in waiting_for:
+        assert transfer_id not in _ids(platform.get("/v1/inbox", token).json_body)
+    assert transfer_id not in _listed(platform, NANJING_COUNTY, county, "pending")
+    assert _listed(platform, NANJING_COUNTY, county, "effective")[transfer_id]["direction"] == "within"
+
+
+def test_an_item_is_listed_under_the_most_specific_org_the_member_decides_for(platform):
+    branch, other = platform.new_branch(NANJING_COUNTY), platform.new_branch(NANJING_COUNTY)
+    number, token = platform.new_member(platform.new_branch(NANJING_SIBLING))
+    for org_id in (branch, NANJING_COUNTY, NANJING_CITY, "central"):  # the city's id sorts first
+        platform.grant(org_id, number, "secretary" if org_id == branch else "staff")
+    _, first = platform.new_member(platform.new_branch(HOME_COUNTY))
+    _, second = platform.new_member(platform.new_branch(HOME_COUNTY))
+    to_branch = ask(platform, first, branch)["transfer_id"]
+    to_other = ask(platform, second, other)["transfer_id"]
+    items = {i["id"]: i["org_id"] for i in platform.get("/v1/inbox", token).json_body["items"]}
+    assert (items[to_branch], items[to_other]) == (branch, NANJING_COUNTY)
+
+
+def test_the_inbox_queries_at_most_20_orgs_the_most_specific_first(platform, monkeypatch):
+    from dataclasses import replace
+
+    from chalicelib.services import transfers as service
+    from chalicelib.store import members
+    from chalicelib.store import transfers as store
+
+    branch = platform.new_branch(NANJING_COUNTY)
+    number, _ = platform.new_member(platform.new_branch(NANJING_SIBLING))
+    _, mover = platform.new_member(platform.new_branch(HOME_COUNTY))
+    transfer_id = ask(platform, mover, branch)["transfer_id"]
+    counties = [f"div-3201{n:02d}" for n in range(2, 26)]  # 24 departments' staff, more than the bound
+    roles = {f"staff@{c}" for c in counties} | {"staff@central", f"secretary@{branch}", "staff@div-320000"}
+    member = replace(members.get(number), roles=frozenset(roles))
+
+    queried = []
+    real = store.awaiting
+
+    def counting(org_id, after_id, limit):
+        queried.append(org_id)
+        return real(org_id, after_id, limit)
+
+    monkeypatch.setattr(store, "awaiting", counting)
+    items = service.inbox_items(member, datetime.now(UTC))
+    assert len(queried) == service.INBOX_MAX_ORGS == 20
+    assert queried[0] == branch and queried[1:] == sorted(counties)[:19]
+    assert "central" not in queried and "div-320000" not in queried  # the broadest ones are left out
+    assert [i["org_id"] for i in items if i["id"] == transfer_id] == [branch]

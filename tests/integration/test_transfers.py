@@ -252,7 +252,7 @@ def test_a_member_lists_their_transfers_newest_first_page_by_page(platform, away
     assert statuses == ["effective", "superseded", "superseded"]
 
 
-def test_orgs_list_transfers_crossing_their_boundary_in_and_out(platform, away, mover):
+def test_orgs_list_transfers_in_out_and_within(platform, away, mover):
     number, token, home = mover
     transfer = ask(platform, token, away["branch"])
     incoming = platform.get(f"/v1/orgs/{away['branch']}/transfers", away["token"]).json_body["items"]
@@ -261,8 +261,9 @@ def test_orgs_list_transfers_crossing_their_boundary_in_and_out(platform, away, 
     assert [(t["transfer_id"], t["direction"]) for t in outgoing] == [(transfer["transfer_id"], "out")]
     province = platform.get("/v1/orgs/div-310000/transfers?status=pending", platform.admin_token).json_body
     assert transfer["transfer_id"] in [t["transfer_id"] for t in province["items"]]
-    # the centre is above both sides: nothing crosses its boundary
-    assert platform.get("/v1/orgs/central/transfers", platform.admin_token).json_body["items"] == []
+    # the centre is above both sides: the transfer moves inside its subtree
+    central = platform.get("/v1/orgs/central/transfers", platform.admin_token).json_body["items"]
+    assert [(t["transfer_id"], t["direction"]) for t in central][:1] == [(transfer["transfer_id"], "within")]
     effective = platform.get(f"/v1/orgs/{away['branch']}/transfers?status=effective", away["token"]).json_body
     assert transfer["transfer_id"] not in [t["transfer_id"] for t in effective["items"]]
     act(platform, away["token"], transfer["transfer_id"], "accept")

@@ -217,15 +217,15 @@ def test_placement_follows_the_transfer():
     assert t.placement_after(member, rejected) == member
 
 
-def test_links_leave_out_common_ancestors_and_filing_keeps_them():
+def test_every_org_on_either_path_lists_the_transfer_and_filing_sides_match():
     far = _transfer("formal", "pending")
     assert t.link_directions(far) == {
+        "central": "within",
         **{o: "out" for o in HOME[1:]},
         **{o: "in" for o in AWAY[1:]},
     }
     near = replace(far, to_org_id="br-near", to_path=NEAR)
-    assert t.link_directions(near) == {"br-home": "out", "br-near": "in"}
-    assert t.filing_sides(near) == {
+    assert t.link_directions(near) == {
         "central": "within",
         "div-110000": "within",
         "div-110100": "within",
@@ -233,6 +233,47 @@ def test_links_leave_out_common_ancestors_and_filing_keeps_them():
         "br-home": "out",
         "br-near": "in",
     }
+    assert t.filing_sides(near) == t.link_directions(near)
+    assert t.filing_sides(far) == t.link_directions(far)
+
+
+@pytest.mark.parametrize("to_path", [AWAY, NEAR], ids=["across provinces", "inside a county"])
+def test_a_pending_formal_transfer_waits_for_every_org_that_may_decide_it(to_path):
+    pending = replace(_transfer("formal", "pending"), to_org_id=to_path[-1], to_path=to_path)
+    waiting = {org for org in t.link_directions(pending) if t.awaits(pending, org)}
+    assert waiting == set(to_path)
+    # exactly the orgs whose secretary or staff `is_receiver` lets decide
+    for org in t.link_directions(pending):
+        assert t.is_receiver({f"staff@{org}"}, pending) == (org in waiting)
+    for status in ("effective", "rejected", "cancelled", "expired"):
+        decided = replace(pending, status=status)
+        assert not any(t.awaits(decided, org) for org in to_path)
+    temporary = replace(_transfer("temporary", "effective"), to_org_id=to_path[-1], to_path=to_path)
+    assert not any(t.awaits(temporary, org) for org in to_path)  # nothing to decide in the inbox
+
+
+def test_decider_orgs_are_most_specific_first():
+    keys = {
+        "staff@central",
+        "staff@div-110000",
+        "staff@div-110100",
+        "staff@div-110105",
+        "staff@br-b",
+        "secretary@br-z",
+        "secretary@br-b",
+        "editor@div-310101",
+        "secretary@vb-0123456789ab",
+        "deputy@vb-0123456789ab",
+    }
+    assert t.decider_orgs(keys) == [
+        "br-b",
+        "br-z",
+        "div-110105",
+        "div-110100",
+        "div-110000",
+        "central",
+    ]
+    assert t.decider_orgs(()) == []
 
 
 def test_ids_sort_by_time():

@@ -64,7 +64,9 @@ class TransferPage(Model):
 
 
 class OrgTransfer(TransferSummary):
-    direction: Literal["in", "out"] = Field(description="entering or leaving the org's subtree")
+    direction: Literal["in", "out", "within"] = Field(
+        description="entering or leaving the org's subtree, or moving between two branches inside it"
+    )
 
 
 class OrgTransferPage(Model):
