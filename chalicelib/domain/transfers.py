@@ -225,8 +225,9 @@ def request(
         raise ValidationFailed("unknown branch", errors=[{"field": "to_org_id", "message": "no such org"}])
     if target.level != "branch":
         raise ValidationFailed(
-            "transfers go to a physical branch",
-            errors=[{"field": "to_org_id", "message": f"is a {target.level}, not a branch"}],
+            "transfers go to a physical branch (level `branch`); virtual branches and departments "
+            "cannot hold a member's relationship",
+            errors=[{"field": "to_org_id", "message": f"is a {target.level}, not a physical branch"}],
         )
     if target.org_id == member.home_branch_id:
         raise Conflict("you are already a member of this branch")

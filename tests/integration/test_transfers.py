@@ -124,6 +124,22 @@ def test_transfers_that_cannot_be_asked_for(platform, away, mover):
         assert_problem(platform.post("/v1/transfers", body, token), 400)
 
 
+def test_a_virtual_branch_is_listed_by_division_but_is_no_transfer_target(platform, mover):
+    from tests.integration.test_virtual_branches import found
+
+    _, founder = platform.new_member(platform.new_branch(HOME_COUNTY))
+    vb = found(platform, founder)["org_id"]
+    _, token, _ = mover
+    for kind in ("temporary", "formal"):
+        body = assert_problem(platform.post("/v1/transfers", {"to_org_id": vb, "kind": kind}, token), 400)
+        assert "physical branch" in body["detail"]
+        message = "is a virtual_branch, not a physical branch"
+        assert body["errors"] == [{"field": "to_org_id", "message": message}]
+    assert platform.get("/v1/transfers", token).json_body["items"] == []
+    schema = platform.get("/v1/openapi.json").json_body["components"]["schemas"]["CreateTransfer"]
+    assert "physical branch" in schema["properties"]["to_org_id"]["description"]
+
+
 def test_the_receiving_side_may_decline_a_temporary_transfer_within_7_days(platform, away, mover):
     from chalicelib.domain.errors import Conflict
     from chalicelib.services.transfers import decide

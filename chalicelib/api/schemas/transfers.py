@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -17,7 +17,13 @@ Status = Literal["pending", "effective", "rejected", "cancelled", "expired", "en
 
 
 class CreateTransfer(Strict):
-    to_org_id: str = ORG_ID
+    to_org_id: Annotated[
+        str,
+        Field(
+            description="a physical branch (level `branch`, e.g. from `GET /v1/orgs?division_code=`); "
+            "a virtual branch or a department is a 400"
+        ),
+    ] = ORG_ID
     kind: Kind
     reason: str | None = Field(None, min_length=1, max_length=500)
 
