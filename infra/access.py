@@ -53,6 +53,14 @@ ACCESS: dict[str, Access] = {
         tables=("virtual_branches", "vb_memberships", "vb_join_requests", "members", "orgs", "role_grants"),
         streams=("virtual_branches",),
     ),
+    # the hourly sweep re-kicking stalled dissolutions: Query on the branches' sparse `dissolving`
+    # index and GetItem, then one page of the clean-up as above: memberships queried and deleted,
+    # member items and org counts updated (conditional writes, never read), requests queried and
+    # closed, office grants queried and deleted, the branch record's step written
+    "branch_dissolution_sweep": Access(
+        tables=("virtual_branches", "vb_memberships", "vb_join_requests", "role_grants"),
+        write_tables=("members", "orgs"),
+    ),
     # transfers (issue 2): filing items are BatchWriteItem'd with fixed keys, never read back here
     "transfer_filing": Access(write_tables=("transfer_filings",), streams=("transfers",)),
     # statistics: counter ADDs and a StreamMark put, in one TransactWriteItems per record or batch

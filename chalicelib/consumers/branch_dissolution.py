@@ -5,15 +5,21 @@ record starts the clean-up here: each run removes one page of members and bumps 
 the record, whose own stream record brings the next page, until none is left. A record delivered
 twice finds its step already done and changes nothing; every other record of the table (member
 counts moving, offices changing) is ignored.
+
+A chain can still stop (a stream record lost, or dropped after its last failed delivery): every
+hour `branch_dissolution_sweep` finds the dissolved branches not yet cleaned up (a Query on the
+sparse `dissolving` index) and runs the step each is at, whose write starts the chain again.
 """
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Rate
 
 from chalicelib.consumers.sources import stream_arn
 
 bp = Blueprint(__name__)
+
+SWEEP_SCHEDULE = Rate(1, unit=Rate.HOURS)
 
 
 @bp.on_dynamodb_record(stream_arn=stream_arn("virtual_branches"), batch_size=10, name="branch_dissolution")
@@ -45,3 +51,11 @@ def step_to_run(old: dict, new: dict) -> int | None:
     if old.get("status") == "dissolved" and int(old.get("dissolve_step") or 0) == step:
         return None
     return step
+
+
+@bp.schedule(SWEEP_SCHEDULE, name="branch_dissolution_sweep")
+def sweep(event, context=None):
+    """Re-kick dissolutions whose stream chain stopped: what each re-kicked branch's step did."""
+    from chalicelib.services.branches import sweep_dissolutions
+
+    return sweep_dissolutions()

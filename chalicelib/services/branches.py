@@ -10,7 +10,7 @@ roles against the branch's path, exactly as `services/authz.require_role` does f
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain import branches as rules
 from chalicelib.domain import roles as role_rules
@@ -28,6 +28,10 @@ DETAIL_LOG_ENTRIES = 20
 DISSOLUTION_PAGE = 200
 # pending requests per branch shown in the inbox
 INBOX_PER_BRANCH = 20
+# the dissolution sweep leaves a branch alone this long after its dissolution (its stream chain is
+# normally done by then) and re-kicks at most this many branches a run
+SWEEP_GRACE = timedelta(minutes=15)
+SWEEP_LIMIT = 100
 
 
 def _now() -> str:
@@ -622,17 +626,22 @@ def reassign(caller: str, org_id: str, target_id: str, reason: str) -> dict:
 # ---- dissolution in the background ------------------------------------------------------------------
 
 
-def continue_dissolution(org_id: str, step: int) -> str:
-    """One page of a dissolved branch's clean-up, for the stream record that announced `step`.
+def continue_dissolution(org_id: str, step: int | None) -> str:
+    """One page of a dissolved branch's clean-up, for the stream record that announced `step`
+    (`None`: whatever step the branch is at, for the sweep).
 
     Takes up to `DISSOLUTION_PAGE` members out (each exactly once), then records the step, which
     writes the branch record again and so brings the next page. With no member left, pending
     requests are closed the same way; then the office grants go and the counts are set to zero.
+    Reads are strongly consistent: a stale record would skip a step whose stream record never comes
+    again, a stale empty page would zero the counts while members remain.
     Returns what it did: "skipped" (stale or repeated record), "members", "requests" or "done".
     """
     from chalicelib.store import branches as store
 
-    branch = store.get(org_id)
+    branch = store.get(org_id, consistent=True)
+    if branch is not None and step is None:
+        step = branch.dissolve_step
     if (
         branch is None
         or branch.status != rules.DISSOLVED
@@ -652,3 +661,38 @@ def continue_dissolution(org_id: str, step: int) -> str:
     store.complete_dissolution(org_id, step, _now())
     logger.info("virtual branch memberships removed", extra={"org_id": org_id})
     return "done"
+
+
+def sweep_dissolutions(now: datetime | None = None) -> dict[str, int]:
+    """Re-kick dissolutions whose chain of stream records stopped (hourly, consumers/branch_dissolution).
+
+    A lost or finally failed stream delivery ends the chain: no later record of that branch comes.
+    The sweep finds the unfinished ones with one Query on the sparse `dissolving` index (those
+    dissolved over `SWEEP_GRACE` ago, oldest first, at most `SWEEP_LIMIT` a run) and runs the step
+    each is at; that step's write brings a new stream record and the chain goes on by itself. Running
+    a step that the stream runs too at the same moment is harmless: each membership is removed once,
+    a step is recorded once and the last step sets the counts to zero. A branch that fails is logged
+    and left to the next run; the others go on.
+    """
+    from chalicelib.store import branches as store
+
+    now = now or datetime.now(UTC)
+    before = (now - SWEEP_GRACE).isoformat(timespec="seconds")
+    outcomes: dict[str, int] = {}
+    cursor, seen = None, 0
+    while seen < SWEEP_LIMIT:
+        page = store.dissolving(before, SWEEP_LIMIT - seen, cursor)
+        for org_id in page.items:
+            seen += 1
+            try:
+                outcome = continue_dissolution(org_id, None)
+            except Exception:  # one branch's failure must not stop the others
+                logger.exception("dissolution sweep failed for a branch", extra={"org_id": org_id})
+                outcome = "failed"
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if page.last_key is None or not page.items:
+            break
+        cursor = page.last_key
+    if outcomes:
+        logger.info("dissolution sweep", extra={"outcomes": outcomes})
+    return outcomes

@@ -32,6 +32,8 @@ from chalicelib.store.errors import cancellation_codes, is_conditional_failure, 
 from chalicelib.store.pages import Page, query_page
 
 TRANSACTION_ATTEMPTS = 5
+# the value of `dissolving` while a dissolved branch's memberships are being removed
+DISSOLVING = "pending"
 
 
 # ---- mapping ----------------------------------------------------------------------------------------
@@ -180,10 +182,10 @@ def _supervision_keys(path: tuple[str, ...]) -> dict[str, str | None]:
 # ---- reading ------------------------------------------------------------------------------------------
 
 
-def get(org_id: str) -> VirtualBranch | None:
-    """One GetItem."""
+def get(org_id: str, consistent: bool = False) -> VirtualBranch | None:
+    """One GetItem (strongly consistent if asked: the background clean-up must see its own writes)."""
     try:
-        return to_domain(models.VirtualBranch.get(org_id))
+        return to_domain(models.VirtualBranch.get(org_id, consistent_read=consistent))
     except models.VirtualBranch.DoesNotExist:
         return None
 
@@ -693,6 +695,7 @@ def leave_and_dissolve(branch: VirtualBranch, number: str, at: str, log: LogEntr
             models.VirtualBranch.status.set(rules.DISSOLVED),
             models.VirtualBranch.dissolved_at.set(at),
             models.VirtualBranch.dissolve_step.set(0),
+            models.VirtualBranch.dissolving.set(DISSOLVING),
         ],
         condition=(models.VirtualBranch.secretary == number)
         & (models.VirtualBranch.member_count == 1)
@@ -930,6 +933,7 @@ def dissolve(branch: VirtualBranch, at: str, log: LogEntry) -> None:
             models.VirtualBranch.status.set(rules.DISSOLVED),
             models.VirtualBranch.dissolved_at.set(at),
             models.VirtualBranch.dissolve_step.set(0),
+            models.VirtualBranch.dissolving.set(DISSOLVING),
         ],
         condition=models.VirtualBranch.status == branch.status,
     )
@@ -1029,13 +1033,36 @@ def add_memberships_in_bulk(org_id: str, rows: Iterable[tuple[str, str, str]]) -
 
 
 def membership_numbers(org_id: str, limit: int) -> list[str]:
-    """The first `limit` remaining members of a branch: one Query."""
+    """The first `limit` remaining members of a branch: one strongly consistent Query.
+
+    Consistent, because an empty page ends the clean-up (counts set to zero): a stale one must not
+    hide members that are still there, nor show ones the previous page removed.
+    """
     return [
         m.registration_number
         for m in models.BranchMembership.query(
-            org_id, limit=limit, page_size=limit, attributes_to_get=["org_id", "registration_number"]
+            org_id,
+            limit=limit,
+            page_size=limit,
+            consistent_read=True,
+            attributes_to_get=["org_id", "registration_number"],
         )
     ]
+
+
+def dissolving(before: str, limit: int, cursor: dict | None) -> Page:
+    """Ids of branches dissolved before `before` whose clean-up is unfinished, oldest first.
+
+    One Query on the sparse `dissolving` index (only such branches are in it): never a Scan.
+    """
+    return query_page(
+        models.VirtualBranch.dissolving_index,
+        DISSOLVING,
+        limit,
+        cursor,
+        lambda item: item.org_id,
+        range_key_condition=models.VirtualBranch.dissolved_at < before,
+    )
 
 
 def remove_membership(org_id: str, number: str) -> bool:
@@ -1109,7 +1136,7 @@ def close_pending_requests(org_id: str, limit: int, at: str) -> int:
 
 def remove_office_grants(org_id: str) -> None:
     """Delete the secretary and deputy grants left on a dissolved branch (a handful of items)."""
-    for grant in models.RoleGrant.query(org_id):
+    for grant in models.RoleGrant.query(org_id, consistent_read=True):
         grant.delete()
 
 
@@ -1123,6 +1150,7 @@ def complete_dissolution(org_id: str, step: int, at: str) -> bool:
             models.VirtualBranch.member_count.set(0),
             models.VirtualBranch.members_removed_at.set(at),
             models.VirtualBranch.dissolve_step.set(step + 1),
+            models.VirtualBranch.dissolving.remove(),  # out of the sweep's index
         ],
         condition=(models.VirtualBranch.dissolve_step == step)
         & models.VirtualBranch.members_removed_at.does_not_exist(),

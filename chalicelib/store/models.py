@@ -255,11 +255,27 @@ class BranchesByCounty(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class BranchesDissolving(GlobalSecondaryIndex):
+    """Sparse: dissolved branches whose members are still being taken out, oldest dissolution first.
+
+    `dissolving` is set when a branch is dissolved and removed when its clean-up is done, so the
+    hourly sweep (consumers/branch_dissolution) finds the unfinished ones with one Query.
+    """
+
+    class Meta:
+        index_name = "dissolving"
+        projection = KeysOnlyProjection()
+
+    dissolving = UnicodeAttribute(hash_key=True)  # always "pending" while present
+    dissolved_at = UnicodeAttribute(range_key=True)
+
+
 class VirtualBranch(_Base):
     """A virtual branch's own record beside its org item: status, secretary, deputies, supervision.
 
     `sup_province`/`sup_city`/`sup_county` are the supervising department's ancestors of each level,
-    so the registry of any department's subtree is one Query.
+    so the registry of any department's subtree is one Query; `dissolving` puts a dissolved branch in
+    the sparse `dissolving` index until its memberships are all removed.
     """
 
     class Meta:
@@ -295,12 +311,14 @@ class VirtualBranch(_Base):
     dissolved_at = UnicodeAttribute(null=True)
     dissolve_step = NumberAttribute(default=0)
     members_removed_at = UnicodeAttribute(null=True)
+    dissolving = UnicodeAttribute(null=True)  # "pending" from dissolution until members_removed_at
     # no VersionAttribute: every write states the condition it needs (status, secretary, deputies),
     # so that 50 approvals at once each add their member instead of failing on a version
     registry_index = BranchRegistry()
     by_province = BranchesByProvince()
     by_city = BranchesByCity()
     by_county = BranchesByCounty()
+    dissolving_index = BranchesDissolving()
 
 
 class BranchMembership(_Base):

@@ -255,8 +255,8 @@ def test_queue_consumers_read_the_stacks_queues_and_report_partial_failures(dev_
         assert dev_json["Resources"][queue]["Properties"]["QueueName"] == getattr(settings, attr)
 
 
-def test_schedules_are_the_daily_expiry_and_the_monthly_filing(dev_json):
-    from chalicelib.consumers import monthly_filing
+def test_schedules_are_the_daily_expiry_the_monthly_filing_and_the_hourly_dissolution_sweep(dev_json):
+    from chalicelib.consumers import branch_dissolution, monthly_filing
 
     schedules = {
         name: event["Properties"]["Schedule"]
@@ -267,8 +267,10 @@ def test_schedules_are_the_daily_expiry_and_the_monthly_filing(dev_json):
     assert schedules == {
         "TransferExpiry": "cron(0 17 * * ? *)",  # 01:00 China Standard Time, every day
         "ParticipationFilingSchedule": "cron(30 16 L * ? *)",
+        "BranchDissolutionSweep": "rate(1 hour)",
     }
     assert schedules["ParticipationFilingSchedule"] == monthly_filing.SCHEDULE.to_string()
+    assert schedules["BranchDissolutionSweep"] == branch_dissolution.SWEEP_SCHEDULE.to_string()
     # EventBridge cron is UTC: 16:30 on the last day of a month is 00:30 on the 1st in Asia/Shanghai
     shanghai = timezone(timedelta(hours=8))  # no daylight saving
     for last_day in (datetime(2026, 2, 28, 16, 30, tzinfo=UTC), datetime(2026, 12, 31, 16, 30, tzinfo=UTC)):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -255,6 +255,125 @@ def test_a_repeated_stream_record_does_not_remove_twice(platform, small_pages):
     assert record_count(org_id) == 61 - 40
     drain(platform, tail)
     assert record_count(org_id) == org_count(org_id) == memberships(org_id) == 0
+
+
+def _dissolved_an_hour_ago(org_id):
+    """Backdate a dissolution, as if its stream chain had stopped long before the sweep runs."""
+    from chalicelib.store import models
+
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+    models.VirtualBranch(org_id).update(
+        actions=[models.VirtualBranch.dissolved_at.set(hour_ago)], add_version_condition=False
+    )
+
+
+def _sweep(platform):
+    from chalicelib.local.pump import fire_schedule
+
+    return fire_schedule(platform.client._app, "branch_dissolution_sweep")
+
+
+def _dissolving_ids():
+    from chalicelib.store import models
+
+    return {i.org_id for i in models.VirtualBranch.dissolving_index.query("pending")}
+
+
+def test_a_dissolution_whose_stream_delivery_was_lost_is_finished_by_the_sweep(platform, small_pages):
+    from chalicelib.store import branches as store
+    from chalicelib.store import models
+
+    _, token = platform.new_member()
+    org_id = found(platform, token)["org_id"]
+    member, member_token = add_member(platform, org_id, token)
+    store.add_memberships_in_bulk(
+        org_id, [(f"11010520160101{i:04d}", "成员", "2024-01-01") for i in range(60)]
+    )
+    _, applicant_token = platform.new_member()
+    join(platform, org_id, applicant_token)
+    _, recent_token = platform.new_member()
+    recent = found(platform, recent_token)["org_id"]
+    staff, staff_token = platform.new_member()
+    platform.grant("div-110105", staff)
+    tail = StreamTail("mmp-test-virtual_branches")
+    assert platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "x"}, staff_token).status_code == 200
+    assert platform.post(f"{BASE}/{recent}/dissolve", {"reason": "x"}, staff_token).status_code == 200
+    _dissolved_an_hour_ago(org_id)
+    assert {org_id, recent} <= _dissolving_ids()
+    tail.event()  # the stream records are lost: the chain never starts
+    assert memberships(org_id) == 62
+
+    # the sweep runs the step the branch is at (one page); its write restarts the chain
+    assert _sweep(platform).get("members", 0) >= 1
+    assert memberships(org_id) == 62 - 40
+    assert memberships(recent) == 1  # dissolved within the grace period: left to its own stream
+    drain(platform, tail)
+    assert memberships(org_id) == 0
+    assert record_count(org_id) == org_count(org_id) == 0
+    assert models.VirtualBranch.get(org_id, consistent_read=True).members_removed_at
+    assert org_id not in platform.get("/v1/members/me", member_token).json_body["virtual_branches"]
+    assert list(models.RoleGrant.query(org_id, consistent_read=True)) == []
+    me = platform_number(applicant_token, platform)
+    request = platform.get(f"{BASE}/{org_id}/join-requests/{me}", applicant_token).json_body
+    assert request["status"] == "closed"
+    # done: out of the sweep's index, so the next sweeps leave it alone
+    assert org_id not in _dissolving_ids() and recent in _dissolving_ids()
+
+
+def test_the_sweep_alone_finishes_a_dissolution_when_every_stream_record_is_lost(platform, small_pages):
+    from chalicelib.store import branches as store
+
+    _, token = platform.new_member()
+    org_id = found(platform, token)["org_id"]
+    store.add_memberships_in_bulk(
+        org_id, [(f"11010520150101{i:04d}", "成员", "2024-01-01") for i in range(90)]
+    )
+    staff, staff_token = platform.new_member()
+    platform.grant("div-110105", staff)
+    platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "x"}, staff_token)
+    _dissolved_an_hour_ago(org_id)
+    runs = 0
+    while org_id in _dissolving_ids():
+        runs += 1
+        assert runs <= 5, "the sweep did not finish the dissolution"
+        _sweep(platform)  # and no stream record is ever delivered
+    assert runs == 4  # 91 members in pages of 40, then done
+    assert record_count(org_id) == org_count(org_id) == memberships(org_id) == 0
+
+
+def test_the_clean_up_reads_the_branch_and_its_members_strongly_consistently(platform, small_pages):
+    from chalicelib.services.branches import continue_dissolution
+    from chalicelib.store import branches as store
+    from chalicelib.store import models
+
+    _, token = platform.new_member()
+    org_id = found(platform, token)["org_id"]
+    store.add_memberships_in_bulk(
+        org_id, [(f"11010520140101{i:04d}", "成员", "2024-01-01") for i in range(5)]
+    )
+    staff, staff_token = platform.new_member()
+    platform.grant("div-110105", staff)
+    platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "x"}, staff_token)
+    client = models.Org._get_connection().connection.client
+    reads = []
+
+    def hook(params, model, **_):
+        if model.name in ("GetItem", "Query"):
+            reads.append((model.name, params["TableName"], params.get("ConsistentRead", False)))
+
+    client.meta.events.register("before-parameter-build.dynamodb", hook, unique_id="test-vb-consistent")
+    try:
+        assert continue_dissolution(org_id, 0) == "members"
+        assert continue_dissolution(org_id, 1) == "done"
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="test-vb-consistent")
+    base_table_reads = [r for r in reads if not r[1].endswith("vb_join_requests")]  # a GSI: never consistent
+    assert {t.removeprefix("mmp-test-") for _, t, _ in base_table_reads} == {
+        "virtual_branches",
+        "vb_memberships",
+        "role_grants",
+    }
+    assert all(consistent for _, _, consistent in base_table_reads), reads
 
 
 def test_the_inbox_source_lists_pending_requests_of_the_branches_a_member_runs(platform):
