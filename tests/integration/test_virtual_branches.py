@@ -144,13 +144,35 @@ def test_the_supervising_department_comes_from_the_founding_address(platform, fo
     assert org["path"][-2] == supervisor and org["path"][0] == "central"
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.2.3.4", "192.168.1.20", "8.8.8.8", "2001:db8::1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.2.3.4",
+        "192.168.1.20",
+        "8.8.8.8",
+        "2001:db8::1",
+        "240e::1",  # a global IPv6 address (China Telecom's block): the IPv4-only database cannot place it
+        "36.132.128.1",  # ip2region: `中国|0|0|0|移动`, China with no province
+    ],
+)
 def test_addresses_that_tell_nothing_fall_back_to_the_county_above_the_home_branch(platform, address):
     home = platform.new_branch("div-110108")
     _, token = platform.new_member(home)
     created = found(platform, token, ip=address)
     assert created["supervising_org_id"] == "div-110108"
     assert created["located_by"] == "home_branch"
+    record = platform.get(f"{BASE}/{created['org_id']}/founding", token).json_body
+    assert record["source_ip"] == address
+
+
+def test_the_china_without_a_province_address_is_what_the_fallback_test_says_it_is():
+    """The fallback list's 36.132.128.1 stays meaningful only while the database says this of it."""
+    from chalicelib.domain import geo
+    from chalicelib.store import geoip
+
+    assert geo.parse_region(geoip.lookup("36.132.128.1")) == ("中国", None, None)
+    assert geo.routable_ipv4("240e::1") is None
 
 
 # ---- registry -----------------------------------------------------------------------------------------
