@@ -96,7 +96,8 @@ ACCESS: dict[str, Access] = {
     ),
     # participation (issue 6): scoring reads the activity stream into month tallies (and seeds the
     # rules when none are stored); the monthly schedule queues one job per department; a job reads
-    # orgs, members and tallies, writes filing rows and archives, and may queue its continuation
+    # orgs, members, tallies and the branches' transfer links (moves after the month ended), writes
+    # filing rows and archives, and may queue its continuation
     "participation_scoring": Access(tables=("participation", "scoring_rules"), streams=("activity",)),
     "participation_filing_schedule": Access(
         tables=("participation_filings",),
@@ -105,7 +106,7 @@ ACCESS: dict[str, Access] = {
     ),
     "participation_filing_jobs": Access(
         tables=("participation_filings",),
-        read_tables=("orgs", "members", "participation"),
+        read_tables=("orgs", "members", "participation", "transfer_links"),
         queues=("participation_filing_queue",),
         send_queues=("participation_filing_queue",),
         bucket_write=("filings/",),

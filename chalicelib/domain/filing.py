@@ -6,10 +6,12 @@ making (`as_of` is the month's last second), so filing a month twice from the sa
 same bytes.
 
 Decisions:
-- A member is filed once, under the home branch they have when the filing reads them (the county of
-  that branch, and every department above it). Their points are their whole month's, wherever they
-  were when they earned them. A member who moved mid-month is therefore counted once, where they now
-  belong; attached (temporary) and virtual branches never attribute anyone.
+- A member is filed once, under the home branch they had at the month's last second (the county of
+  that branch, and every department above it), whenever the filing runs: a formal transfer that
+  took effect later, even while the run is going, changes nothing (`MonthEndMoves`). Their points
+  are their whole month's, wherever they were when they earned them. A member who moved mid-month
+  is therefore counted once, where they belonged when the month ended; attached (temporary) and
+  virtual branches never attribute anyone. Members registered after the month are not in it.
 - Active member: at least one counted activity in the month (a login is enough).
 - `average_points` is the month's points over all members (active or not), rounded half up to two
   decimals; null for an org without members.
@@ -34,6 +36,52 @@ BUCKET_LABELS = tuple(
     f"{lo}+" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}") for lo, hi in BUCKETS
 )
 MEMBER_CSV_LEVELS = frozenset({"county", "branch"})
+
+
+@dataclass(frozen=True)
+class MonthEndMoves:
+    """Formal moves into and out of one branch after a month ended, which the filing undoes.
+
+    From the branch's own transfer links alone: a member whose first such move concerning the
+    branch left it was in it at the month's end (`left`: number -> name); one whose first such move
+    entered it was not (`arrived`). Everyone else is where they were then.
+    """
+
+    left: dict[str, str] = field(default_factory=dict)
+    arrived: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, moves: Iterable[tuple[str, str, str, str]], month_end_at: str) -> MonthEndMoves:
+        """From (effective_at, direction "in"|"out", number, name) of the branch's effective formal
+        transfers; those at or before `month_end_at` (ISO times with offsets) are ignored."""
+        from datetime import datetime, timedelta
+
+        after = datetime.fromisoformat(month_end_at) + timedelta(seconds=1)  # the next month's start
+        first: dict[str, tuple[datetime, str, str]] = {}
+        for at, direction, number, name in moves:
+            moment = datetime.fromisoformat(at)
+            if moment < after:
+                continue
+            if number not in first or moment < first[number][0]:
+                first[number] = (moment, direction, name)
+        return cls(
+            left={n: name for n, (_, d, name) in first.items() if d == "out"},
+            arrived=frozenset(n for n, (_, d, _name) in first.items() if d == "in"),
+        )
+
+
+def registered_by(created_at: str, month_end_at: str) -> bool:
+    """Was a member (registered at `created_at`) on the platform at the month's last second?
+    An unknown or unreadable time counts as before: a member is never dropped for want of it."""
+    from datetime import datetime, timedelta
+
+    if not created_at:
+        return True
+    try:
+        next_month = datetime.fromisoformat(month_end_at) + timedelta(seconds=1)
+        return datetime.fromisoformat(created_at) < next_month
+    except ValueError:
+        return True
 
 
 def bucket_of(points: int) -> int:

@@ -242,14 +242,31 @@ def _file_own_branches(job: Job, low_on_time: Callable[[], bool]) -> tuple[str, 
 def _file_page(
     month: str, org_id: str, branch_id: str, after: str | None
 ) -> tuple[list[MemberRow], str | None]:
-    """File one page of a branch's members; returns their rows and the last number if more follow."""
+    """File one page of a branch's members; returns their rows and the last number if more follow.
+
+    The page is the branch's members at the month's end with numbers in (after, last]: those the
+    index lists now, less those who arrived or registered since, plus those who left since. The
+    moves are read after the members, and consistently, so a move made while the job runs is seen
+    by both branches' jobs alike: the member is filed once, in the branch they had at the month's end.
+    """
     from chalicelib.store import participation
     from chalicelib.store import participation_filings as fs
 
     members, more = fs.members_of_branch(branch_id, after, PAGE)
-    scores = participation.month_scores([n for n, _ in members], month)
+    last = members[-1][0] if more and members else None
+    moves = fs.month_end_moves(branch_id, month)
+    end = month_end(month)
+    present = {
+        number: name
+        for number, name, registered in members
+        if number not in moves.arrived and filing.registered_by(registered, end)
+    }
+    for number, name in moves.left.items():
+        if (after is None or number > after) and (last is None or number <= last):
+            present.setdefault(number, name)
+    scores = participation.month_scores(list(present), month)
     rows = []
-    for number, name in members:
+    for number, name in sorted(present.items()):
         score = scores.get(number)
         if score is None:
             rows.append(MemberRow(number, name, branch_id))
@@ -257,7 +274,6 @@ def _file_page(
             rows.append(
                 filing.member_row(number, name, branch_id, score.points, score.active_days, score.counts)
             )
-    last = members[-1][0] if more and members else None
     existing = fs.member_rows_between(month, org_id, branch_id, after, last)
     wanted = {fs.member_entry(r.branch_id, r.registration_number): r for r in rows}
     changed = [r for entry, r in wanted.items() if existing.get(entry) != r]

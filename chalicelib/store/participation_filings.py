@@ -14,12 +14,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.filing import MemberRow, OrgRow, Summary
+from chalicelib.domain.filing import MemberRow, MonthEndMoves, OrgRow, Summary, registered_by
 from chalicelib.domain.orgs import Org
 from chalicelib.store import models
 from chalicelib.store.errors import is_conditional_failure
@@ -411,18 +412,50 @@ def send_jobs(messages: Sequence[dict]) -> int:
     return sent
 
 
-def members_of_branch(branch_id: str, after: str | None, limit: int) -> tuple[list[tuple[str, str]], bool]:
-    """(number, name) of a branch's members after `after`, by number; and whether more follow. One Query."""
+def members_of_branch(
+    branch_id: str, after: str | None, limit: int
+) -> tuple[list[tuple[str, str, str]], bool]:
+    """(number, name, registered at) of a branch's members after `after`, by number; and whether
+    more follow. One Query."""
     condition = models.Member.registration_number > after if after else None
     result = models.Member.by_home_branch.query(
         branch_id,
         range_key_condition=condition,
         limit=limit,
         page_size=limit,
-        attributes_to_get=["registration_number", "name", "home_branch_id"],
+        attributes_to_get=["registration_number", "name", "home_branch_id", "created_at"],
     )
-    members = [(item.registration_number, item.name) for item in result]
+    members = [(item.registration_number, item.name, item.created_at or "") for item in result]
     return members, result.last_evaluated_key is not None
+
+
+def month_end_moves(branch_id: str, month: str) -> MonthEndMoves:
+    """The formal moves into and out of a branch since `month` ended: one consistent Query of the
+    branch's transfer links (written in the same transaction as each move), from the oldest
+    transfer that could still have been pending then; plus the registration time of those who left
+    (one BatchGetItem per 100), since someone registered after the month is not in it."""
+    from chalicelib.domain.scoring import month_end
+    from chalicelib.domain.transfers import FORMAL_EXPIRY, id_floor
+
+    end = month_end(month)
+    oldest = id_floor(datetime.fromisoformat(end) - FORMAL_EXPIRY)
+    L = models.TransferLink
+    moves = [
+        (link.effective_at, link.direction, link.registration_number, link.member_name)
+        for link in L.query(branch_id, L.transfer_id >= oldest, consistent_read=True)
+        if link.kind == "formal" and link.status == "effective" and link.effective_at
+    ]
+    found = MonthEndMoves.of(moves, end)
+    if not found.left:
+        return found
+    registered = {
+        item.registration_number: item.created_at or ""
+        for item in models.Member.batch_get(
+            list(found.left), attributes_to_get=["registration_number", "created_at"]
+        )
+    }
+    left = {n: name for n, name in found.left.items() if registered_by(registered.get(n, ""), end)}
+    return MonthEndMoves(left=left, arrived=found.arrived)
 
 
 def body_digest(body: bytes) -> str:

@@ -342,6 +342,48 @@ def test_a_member_who_moved_mid_month_is_filed_once_where_they_now_belong(platfo
     assert filed(platform, "central", month).json_body["summary"] == city
 
 
+def test_members_are_filed_where_they_were_when_the_month_ended_whatever_moves_later(platform, filing_env):
+    from chalicelib.services import monthly_filing
+    from chalicelib.services.transfers import decide, request_transfer
+
+    month = unique_month()
+    west, east = branch(platform, "div-640202"), branch(platform, "div-640205")
+    figures, per_branch = populate([(west, 4), (east, 2)], month, lambda i: (10 + i, 2))
+    early, during = per_branch[west["org_id"]][:2]
+
+    def move(number, to):
+        formal = request_transfer(number, to["org_id"], "formal", "moved after the month")
+        decide(platform.admin_number, formal["transfer_id"], "accept", None)
+
+    move(early, east)  # after the month ended, before its filing ran
+    newcomer = platform.register(east["org_id"])["registration_number"]  # registered after the month
+    monthly_filing.start(month, "div-640200", "test")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    messages = sqs.receive_message(QueueUrl=filing_env["queue_url"], MaxNumberOfMessages=10)["Messages"]
+    by_org = {json.loads(m["Body"])["org_id"]: m for m in messages}
+    assert set(by_org) == {"div-640200", "div-640202", "div-640205", "div-640221"}
+    for m in messages:
+        sqs.delete_message(QueueUrl=filing_env["queue_url"], ReceiptHandle=m["ReceiptHandle"])
+    assert monthly_filing.process_job(json.loads(by_org["div-640202"]["Body"])) == "waiting"  # west filed
+    move(during, east)  # a move while the run goes: west has filed them, east must not
+    for org_id in ("div-640205", "div-640221", "div-640200"):
+        monthly_filing.process_job(json.loads(by_org[org_id]["Body"]))
+    drain(filing_env)
+
+    def numbers(county):
+        return sorted(r["registration_number"] for r in all_rows(platform, county, month))
+
+    assert numbers("div-640202") == sorted(per_branch[west["org_id"]])
+    assert numbers("div-640205") == sorted(per_branch[east["org_id"]])
+    assert newcomer not in numbers("div-640205")
+    city = filed(platform, "div-640200", month).json_body["summary"]
+    assert city["members"] == 6 and city["points"] == sum(p for p, _ in figures.values())
+    # a re-run now, with both movers in the east: the same filing, byte for byte
+    before = archives(month)
+    run_filing(filing_env, month, "div-640200", force=True)
+    assert archives(month) == before
+
+
 def test_a_failing_job_is_retried_then_dead_lettered_without_blocking_the_others(
     platform, filing_env, monkeypatch
 ):

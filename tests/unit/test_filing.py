@@ -91,3 +91,30 @@ def test_archive_keys():
         "filings/2026-11/central.json",
         "filings/2026-11/central.csv",
     )
+
+
+def test_month_end_moves_undo_what_happened_after_the_month_from_one_branchs_links():
+    from chalicelib.domain.filing import MonthEndMoves
+
+    end = "2026-11-30T23:59:59+08:00"
+    moves = [
+        ("2026-11-20T09:00:00+08:00", "in", "A", "甲"),  # during the month: stays as it is
+        ("2026-11-30T15:59:59.500000+00:00", "out", "B", "乙"),  # 23:59:59.5 in Shanghai: the month's
+        ("2026-11-30T16:00:00+00:00", "out", "C", "丙"),  # 00:00 on the 1st: after
+        ("2026-12-03T10:00:00+08:00", "in", "D", "丁"),
+        ("2026-12-09T10:00:00+08:00", "out", "D", "丁"),  # arrived first: was not here at the end
+        ("2026-12-05T10:00:00+08:00", "in", "E", "戊"),
+        ("2026-12-02T10:00:00+08:00", "out", "E", "戊"),  # left first: was here, and came back
+    ]
+    found = MonthEndMoves.of(moves, end)
+    assert found.left == {"C": "丙", "E": "戊"}
+    assert found.arrived == frozenset({"D"})
+
+
+def test_registered_by_the_month_end():
+    from chalicelib.domain.filing import registered_by
+
+    end = "2026-11-30T23:59:59+08:00"
+    assert registered_by("2026-11-30T15:59:59+00:00", end)
+    assert not registered_by("2026-11-30T16:00:00+00:00", end)
+    assert registered_by("", end) and registered_by("not a time", end)
