@@ -10,6 +10,15 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+# how many times a queue message is received before it goes to the queue's dead-letter queue
+# (`{queue}-dlq`): the redrive policy infra declares, and what the local event pump does
+QUEUE_MAX_RECEIVES = 5
+
+
+def dead_letter_queue(queue_name: str) -> str:
+    """The dead-letter queue of a queue, by name (infra and the local stack name them alike)."""
+    return f"{queue_name}-dlq"
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -173,14 +173,14 @@ class PlatformStack(cdk.Stack):
 
     def _queues(self) -> tuple[dict[str, sqs.Queue], dict[str, sqs.Queue]]:
         """One queue (with a dead-letter queue) per queue name in settings; bulletins/ uploads feed one."""
-        from chalicelib.config import Settings
+        from chalicelib.config import QUEUE_MAX_RECEIVES, Settings, dead_letter_queue
 
         queues, dead = {}, {}
         for attr in sorted(f for f in Settings.__dataclass_fields__ if f.endswith("_queue")):
             name = f"{self.prefix}{attr.removesuffix('_queue').replace('_', '-')}"
             if attr == "bulletin_queue":
                 name = f"{self.prefix}bulletin-uploads"
-            dead[attr] = self._dlq(f"{name.removeprefix(self.prefix)}-dlq")
+            dead[attr] = self._dlq(dead_letter_queue(name).removeprefix(self.prefix))
             queues[attr] = sqs.Queue(
                 self,
                 f"Queue{camel(attr)}",
@@ -188,7 +188,7 @@ class PlatformStack(cdk.Stack):
                 visibility_timeout=cdk.Duration.seconds(6 * LAMBDA_TIMEOUT),
                 encryption=sqs.QueueEncryption.SQS_MANAGED,
                 enforce_ssl=True,
-                dead_letter_queue=sqs.DeadLetterQueue(queue=dead[attr], max_receive_count=5),
+                dead_letter_queue=sqs.DeadLetterQueue(queue=dead[attr], max_receive_count=QUEUE_MAX_RECEIVES),
             )
         if "bulletin_queue" in queues:
             self.bucket.add_event_notification(

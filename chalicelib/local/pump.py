@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import json
 import logging
 import math
 import threading
@@ -267,6 +268,20 @@ def ensure_queue(queue_name: str) -> tuple[str, str]:
     return url, arn
 
 
+def ensure_dead_letter_queue(queue_url: str, queue_name: str) -> str:
+    """The queue's dead-letter queue (`{queue}-dlq`), created when missing, and the queue's redrive
+    policy pointing at it, as infra declares them; returns the dead-letter queue's URL."""
+    from chalicelib.config import QUEUE_MAX_RECEIVES, dead_letter_queue
+
+    name = dead_letter_queue(queue_name.removesuffix(".fifo")) + (
+        ".fifo" if queue_name.endswith(".fifo") else ""
+    )
+    dlq_url, dlq_arn = ensure_queue(name)
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(QUEUE_MAX_RECEIVES)})
+    aws_client("sqs").set_queue_attributes(QueueUrl=queue_url, Attributes={"RedrivePolicy": policy})
+    return dlq_url
+
+
 def connect_bucket_to_queue(bucket: str, queue_name: str, prefix: str = "", suffix: str = "") -> str:
     """Make object-created events under `prefix` in `bucket` go to the queue; return the queue ARN.
 
@@ -477,11 +492,13 @@ class QueueSource(_Source):
         self.batch_size = max(1, int(config.batch_size or 10))
         self.queue_url: str | None = None
         self.queue_arn = ""
+        self.dead_letter_url = ""
 
     def poll(self, wait_seconds: int = 0) -> int:
         with self.lock:
             if self.queue_url is None:
                 self.queue_url, self.queue_arn = ensure_queue(self.queue_name)
+                self.dead_letter_url = ensure_dead_letter_queue(self.queue_url, self.queue_name)
             sqs = self.pump.client("sqs")
             messages: list[dict[str, Any]] = []
             while len(messages) < self.batch_size:
@@ -511,12 +528,19 @@ class QueueSource(_Source):
                 if message["MessageId"] not in failed:
                     continue
                 receives = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
-                if receives >= self.pump.max_attempts:
+                if receives >= self.pump.max_receives:
+                    # what SQS's redrive does: the message moves to the dead-letter queue, whole
+                    sqs.send_message(
+                        QueueUrl=self.dead_letter_url,
+                        MessageBody=message["Body"],
+                        MessageAttributes=message.get("MessageAttributes") or {},
+                    )
                     self.pump.on_failure(
                         self,
                         identifier=message["MessageId"],
                         attempts=receives,
                         reason=outcome.error or "batchItemFailures",
+                        dead_letter_queue=self.dead_letter_url.rsplit("/", 1)[-1],
                     )
                     done.append(message)
                 else:
@@ -605,6 +629,7 @@ class Pump:
         max_idle: float = 0.5,
         retry_delay: float = 1.0,
         max_attempts: int = MAX_ATTEMPTS,
+        max_receives: int | None = None,
         starting_position: str = "TRIM_HORIZON",
         sqs_wait_seconds: int = 1,
         clock: Clock = utcnow,
@@ -614,7 +639,13 @@ class Pump:
         self.poll_interval = poll_interval
         self.max_idle = max_idle
         self.retry_delay = retry_delay
-        self.max_attempts = max_attempts
+        self.max_attempts = max_attempts  # stream records and schedules, before the on-failure record
+        # queue messages, before the dead-letter queue: as deployed unless a test says otherwise
+        if max_receives is None:
+            from chalicelib.config import QUEUE_MAX_RECEIVES
+
+            max_receives = QUEUE_MAX_RECEIVES
+        self.max_receives = max_receives
         # the event source mappings exist before any data locally too: read what bootstrap wrote
         self.starting_position = starting_position
         self.sqs_wait_seconds = sqs_wait_seconds

@@ -232,25 +232,36 @@ def test_an_s3_upload_under_the_prefix_reaches_the_queue_handler(aws):
     assert "Messages" not in sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)  # handled ones deleted
 
 
-def test_queue_messages_reported_failed_are_retried_and_poison_goes_to_on_failure(aws):
+def test_queue_messages_reported_failed_are_retried_and_poison_goes_to_the_dead_letter_queue(aws):
+    from chalicelib.config import QUEUE_MAX_RECEIVES
+
     t = TestApp()
     t.fail_once.add("retry-me")
     t.poison.add("poison")
     pump = Pump(t.app, retry_delay=0)
-    pump.poll_once()  # creates the queue
+    pump.poll_once()  # creates the queue and its dead-letter queue
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.get_queue_url(QueueName=t.queue)["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=f"{t.queue}-dlq")["QueueUrl"]
+    redrive = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["RedrivePolicy"]
+    )
+    assert int(redrive["maxReceiveCount"]) == QUEUE_MAX_RECEIVES and redrive["deadLetterTargetArn"].endswith(
+        "-dlq"
+    )
     for body in ("one", "retry-me", "poison", "two"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
 
     pump.drain()
 
     assert sorted(t.sqs_done) == ["one", "retry-me", "two"]
-    assert sum(1 for m in t.messages if m["body"] == "poison") == 3
+    assert sum(1 for m in t.messages if m["body"] == "poison") == QUEUE_MAX_RECEIVES
     [failure] = pump.failures
-    assert failure["source"] == "sqs"
-    assert failure["attempts"] == 3
+    assert failure["source"] == "sqs" and failure["dead_letter_queue"] == f"{t.queue}-dlq"
+    assert failure["attempts"] == QUEUE_MAX_RECEIVES
     assert "Messages" not in sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)
+    [dead] = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    assert dead["Body"] == "poison"
 
 
 def test_a_schedule_fires_when_due_once_and_on_demand(aws):

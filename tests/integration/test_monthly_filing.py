@@ -405,9 +405,19 @@ def test_a_failing_job_is_retried_then_dead_lettered_without_blocking_the_others
     pump = filing_env["pump"]
     failures_before = len(pump.failures)
     run_filing(filing_env, month, "div-640400")
-    assert len(attempts) == 3  # retried, then given up on (the dead-letter queue when deployed)
+    from chalicelib.config import QUEUE_MAX_RECEIVES, dead_letter_queue, get_settings
+
+    assert len(attempts) == QUEUE_MAX_RECEIVES  # retried, then moved to the dead-letter queue
     given_up = list(pump.failures)[failures_before:]
     assert len(given_up) == 1 and given_up[0]["handler"] == JOBS
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    dlq = sqs.get_queue_url(QueueName=dead_letter_queue(get_settings().participation_filing_queue))[
+        "QueueUrl"
+    ]
+    dead = [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    ]
+    assert [(d["org_id"], d["month"]) for d in dead] == [("div-640422", month)]
     assert filed(platform, "div-640402", month).json_body["summary"]["members"] == 2  # others went on
     assert filed(platform, "div-640400", month).status_code == 404  # the city waits for its county
     assert monthly_filing.progress(month)["status"] == "running"
