@@ -59,6 +59,21 @@ def pay_dues(call: Call) -> Created:
 
 @endpoint(
     bp,
+    "/v1/members/{number}/dues-category",
+    "PUT",
+    summary="Record what a member pays dues by (the home branch's secretary or staff above it)",
+    body=s.SetDuesCategory,
+    response=s.DuesCategory,
+    errors=(400, 401, 404),
+)
+def set_dues_category(call: Call) -> dict:
+    from chalicelib.services.dues import set_category
+
+    return set_category(call.caller, call.params["number"].upper(), call.body.category)
+
+
+@endpoint(
+    bp,
     "/v1/dues/payments",
     summary="The caller's dues payments, newest period first",
     query=PageQuery,

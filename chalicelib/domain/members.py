@@ -32,6 +32,7 @@ class Member:
     status: str = "registered"
     phone: str | None = None
     created_at: str = ""
+    dues_category: str = "employed"  # set by the branch; the member pays by it
 
     def public(self) -> dict:
         """The API shape for the member themself and for staff above them."""
@@ -46,6 +47,7 @@ class Member:
             "join_date": self.join_date,
             "status": self.status,
             "phone": self.phone,
+            "dues_category": self.dues_category,
         }
 
 

@@ -35,7 +35,7 @@ class NewPayment:
     period: str
     amount_fen: int
     monthly_income_fen: int | None
-    category: str = "employed"
+    category: str | None = None  # must match the member's category on record when given
     provider: str | None = None
     provider_reference: str | None = None
 
@@ -60,9 +60,16 @@ def pay(caller_number: str, req: NewPayment) -> dict:
     member = members.get(caller_number)
     if member is None:
         raise NotFound("no such member")
+    if req.category is not None and req.category != member.dues_category:
+        raise ValidationFailed(
+            f"your branch records you as {member.dues_category}",
+            errors=[
+                {"field": "category", "message": f"on record: {member.dues_category}; the branch changes it"}
+            ],
+        )
     now = _now()
     domain.check_payable(req.period, now, member.join_date)
-    due = domain.due_for(req.category, req.monthly_income_fen)
+    due = domain.due_for(member.dues_category, req.monthly_income_fen)
     domain.check_amount(due, req.amount_fen)
     home = member.home_branch_id
     paid_at = member.attached_branch_id or home
@@ -95,6 +102,26 @@ def pay(caller_number: str, req: NewPayment) -> dict:
         },
     )
     return payment.public()
+
+
+def set_category(caller_number: str, number: str, category: str) -> dict:
+    """Record what a member pays dues by (retired, student, ...): the secretary of their home branch
+    or staff above it, never the member alone. Two DynamoDB calls (both members, one update)."""
+    from chalicelib.domain import roles
+    from chalicelib.store import members
+
+    if category not in domain.CATEGORIES:
+        raise ValidationFailed("unknown category", errors=[{"field": "category", "message": "unknown"}])
+    caller, member = members.get_pair(caller_number, number)
+    if (
+        caller is None
+        or member is None
+        or not roles.holds(caller.roles, member.home_path, ["staff", "secretary"])
+    ):
+        raise NotFound("no such member, or not yours to change")
+    members.set_dues_category(number, category)
+    logger.info("dues category set", extra={"member": member_ref(number), "category": category})
+    return {"registration_number": number, "dues_category": category}
 
 
 def my_payments(caller_number: str, limit: int, cursor: dict | None) -> tuple[list[dict], dict | None]:

@@ -31,6 +31,7 @@ def to_domain(item: models.Member) -> Member:
         status=item.status,
         phone=item.phone,
         created_at=item.created_at,
+        dues_category=item.dues_category or "employed",
     )
 
 
@@ -44,6 +45,15 @@ def get(number: str) -> Member | None:
         return to_domain(models.Member.get(number))
     except models.Member.DoesNotExist:
         return None
+
+
+def set_dues_category(number: str, category: str) -> None:
+    """One UpdateItem (the member exists: it was just read)."""
+    models.Member(number).update(
+        actions=[models.Member.dues_category.set(category)],
+        condition=models.Member.registration_number.exists(),
+        add_version_condition=False,
+    )
 
 
 def get_pair(first: str, second: str) -> tuple[Member | None, Member | None]:

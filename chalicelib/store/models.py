@@ -74,6 +74,7 @@ class Member(_Base):
     registration_number = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     phone = UnicodeAttribute(null=True)
+    dues_category = UnicodeAttribute(null=True)  # set by the branch (domain/dues.py); none: employed
     region_code = UnicodeAttribute()
     join_date = UnicodeAttribute()
     home_branch_id = UnicodeAttribute()
@@ -741,6 +742,7 @@ class Edition(_Base):
     history_json = UnicodeAttribute(default="[]")  # the latest revisions: revision, published_at, etag
     # articles a correction dropped and not yet deleted (written with the revision, cleared after)
     pending_drops = ListAttribute(of=UnicodeAttribute, null=True)
+    pins_json = UnicodeAttribute(null=True)  # [[since, until]]: when it was urgent (domain/content.py)
 
 
 class FeedItem(_Base):
@@ -762,6 +764,7 @@ class FeedItem(_Base):
     article_count = NumberAttribute()
     sections = ListAttribute(of=UnicodeAttribute, default=list)
     urgent_since = UnicodeAttribute(null=True)
+    pins_json = UnicodeAttribute(null=True)  # the edition's urgent intervals, as on the edition
     expires_at = NumberAttribute(null=True)  # TTL of `U` entries, a day after they stop being shown
 
 

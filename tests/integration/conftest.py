@@ -28,6 +28,9 @@ class Platform:
     def delete(self, path, token=None, headers=None):
         return self.client.http.delete(path, headers=_headers(token, headers))
 
+    def put(self, path, body=None, token=None, headers=None):
+        return self.client.http.put(path, headers=_headers(token, headers), body=_json(body))
+
     def login(self, number, password):
         resp = self.post("/v1/auth/login", {"registration_number": number, "password": password})
         assert resp.status_code == 200, resp.body

@@ -61,6 +61,8 @@ def _call(platform, method, path, body, token):
         return platform.get(path, token)
     if method == "DELETE":
         return platform.delete(path, token)
+    if method == "PUT":
+        return platform.put(path, body, token)
     return platform.post(path, body, token)
 
 

@@ -154,8 +154,18 @@ def test_amounts_below_the_due_and_malformed_payments_get_400(platform):
     assert_problem(pay(platform, token, provider="alipay"), 400)  # the reference must come with it
 
 
+def set_category(platform, number, category, token=None):
+    body = {"category": category}
+    return platform.put(f"/v1/members/{number}/dues-category", body, token or platform.admin_token)
+
+
 def test_categories_with_fixed_amounts_need_no_income(platform):
-    _, token = platform.new_member()
+    number, token = platform.new_member()
+    assert set_category(platform, number, "student").json_body == {
+        "registration_number": number,
+        "dues_category": "student",
+    }
+    assert platform.get("/v1/members/me", token).json_body["dues_category"] == "student"
     resp = pay(platform, token, amount=20, income=None, category="student")
     assert resp.status_code == 201, resp.body
     assert (resp.json_body["due_fen"], resp.json_body["rate"], resp.json_body["category"]) == (
@@ -163,6 +173,27 @@ def test_categories_with_fixed_amounts_need_no_income(platform):
         None,
         "student",
     )
+    assert (
+        pay(platform, token, period=months_ago(1), amount=20, income=None).status_code == 201
+    )  # as recorded
+
+
+def test_a_member_pays_by_the_category_the_branch_records_not_one_they_claim(platform):
+    branch = platform.new_branch()
+    number, token = platform.new_member(branch)
+    claimed = assert_problem(pay(platform, token, amount=20, income=None, category="student"), 400)
+    assert claimed["errors"][0]["field"] == "category"
+    assert_problem(pay(platform, token, amount=20, income=300_000), 400)  # employed: 1,500 is due
+    # only the home branch's secretary or staff above it set the category; 404 to anyone else
+    assert set_category(platform, number, "retired", token).status_code == 404  # not the member
+    _, stranger = platform.new_member()
+    assert set_category(platform, number, "retired", stranger).status_code == 404
+    secretary, secretary_token = platform.new_member(branch)
+    platform.grant(branch, secretary, "secretary")
+    assert set_category(platform, number, "retired", secretary_token).status_code == 200
+    assert set_category(platform, number, "astronaut", secretary_token).status_code == 400
+    resp = pay(platform, token, amount=1_500, income=300_000)  # a pension of 3,000 yuan: 0.5 %
+    assert resp.status_code == 201 and resp.json_body["category"] == "retired"
 
 
 def test_one_provider_reference_pays_one_period(platform):

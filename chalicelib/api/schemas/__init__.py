@@ -113,6 +113,7 @@ class MemberView(Model):
     join_date: str
     status: str
     phone: str | None
+    dues_category: str = Field("employed", description="what the member pays dues by, set by the branch")
 
 
 # ---- orgs -----------------------------------------------------------------------------------------

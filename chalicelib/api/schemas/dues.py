@@ -29,13 +29,24 @@ class CreateDuesPayment(Strict):
     period: str = Field(pattern=PERIOD_PATTERN, description="YYYY-MM, at most 6 months back")
     amount_fen: StrictInt = Field(ge=1, le=MAX_AMOUNT_FEN)
     monthly_income_fen: StrictInt | None = Field(None, ge=0, le=MAX_INCOME_FEN)
-    category: Category = "employed"
+    category: Category | None = Field(
+        None, description="optional: must be the category the branch records for you (GET /v1/members/me)"
+    )
     provider: str | None = Field(
         None, pattern=r"^[a-z0-9_]{1,32}$", description="payment provider, e.g. wechat_pay, alipay, unionpay"
     )
     provider_reference: str | None = Field(
         None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/-]+$", description="the provider's id"
     )
+
+
+class SetDuesCategory(Strict):
+    category: Category
+
+
+class DuesCategory(Model):
+    registration_number: str
+    dues_category: str
 
 
 class DuesPaymentView(Model):
