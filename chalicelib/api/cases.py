@@ -31,6 +31,16 @@ def file_appeal(call: Call) -> Created:
     return Created(result)
 
 
+def _report_subject(call: Call) -> str:
+    """Retries of an anonymous report are matched by the reporter's lookup MAC, not their number:
+    the idempotency record (kept a day) must not tie a case to a member either."""
+    if call.body is not None and call.body.anonymous:
+        from chalicelib.store.kms import reporter_mac
+
+        return "mac:" + reporter_mac(call.caller)
+    return call.caller or "-"
+
+
 @endpoint(
     bp,
     "/v1/reports",
@@ -40,6 +50,7 @@ def file_appeal(call: Call) -> Created:
     response=s.ReportCreated,
     status=201,
     idempotent=True,
+    idempotency_subject=_report_subject,
     errors=(400, 401, 404),
 )
 def file_report(call: Call) -> Created:

@@ -41,6 +41,8 @@ class Operation:
     idempotent: bool = False
     paginated: bool = False
     errors: tuple[int, ...] = ()
+    # who a retry is matched to (default: the caller); a route may name a pseudonym instead
+    idempotency_subject: Callable[[Call], str] | None = None
 
 
 OPERATIONS: list[Operation] = []
@@ -109,6 +111,7 @@ def endpoint(
     idempotent: bool = False,
     paginated: bool = False,
     errors: tuple[int, ...] = (),
+    idempotency_subject: Callable[[Call], str] | None = None,
 ) -> Callable:
     """Declare a route; the decorated function takes a `Call` and returns a dict, `Created` or `Paged`."""
 
@@ -125,6 +128,7 @@ def endpoint(
             status=status,
             auth=auth,
             idempotent=idempotent,
+            idempotency_subject=idempotency_subject,
             paginated=paginated,
             errors=errors,
         )
@@ -319,7 +323,7 @@ def _replayable(op: Operation, fn: Callable, call: Call, key: str, payload: Any)
         return {"status": response.status_code, "body": json.loads(response.body)}
 
     request = {
-        "caller": call.caller or "-",
+        "caller": (op.idempotency_subject(call) if op.idempotency_subject else call.caller) or "-",
         "route": f"{op.method} {op.path} {call.params}",
         "key": key,
         "body": payload,

@@ -204,6 +204,9 @@ def test_handlers_get_nothing_of_an_anonymous_reporter_by_any_route(platform, fa
         case = platform.get(f"/v1/cases/{case_id}", token)
         assert case.status_code == 200 and case.json_body["submitted_by"] is None
         seen.append(case.body)
+    inbox = platform.get("/v1/inbox", staff)  # the open case waits in the handlers' to-do list
+    assert case_id in {i["id"] for i in inbox.json_body["items"]}
+    seen.append(inbox.body)
     for status in ("accepted", "accepted", "resolved"):
         answered = platform.post(
             f"/v1/cases/{case_id}/responses", {"body": "处理中", "status": status}, staff
@@ -218,6 +221,33 @@ def test_handlers_get_nothing_of_an_anonymous_reporter_by_any_route(platform, fa
     text = "\n".join(b.decode() if isinstance(b, bytes) else b for b in seen)
     assert case_id in text
     assert_nothing_of_the_reporter(text, secrets)
+
+
+def test_the_retry_record_of_an_anonymous_report_does_not_name_its_reporter(platform, haidian):
+    import hashlib
+
+    from chalicelib.config import get_settings
+    from chalicelib.store.clients import client
+    from chalicelib.store.kms import reporter_mac
+
+    key = "report-1"  # a guessable key must not let anyone test members against the record
+    body = {"subject": "违规", "body": "详情", "anonymous": True}
+    first = platform.post("/v1/reports", body, haidian["reporter_token"], {"Idempotency-Key": key})
+    again = platform.post("/v1/reports", body, haidian["reporter_token"], {"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 201 and first.json_body == again.json_body
+    _, other = platform.new_member(haidian["branch"])  # the same key from someone else: their own case
+    theirs = platform.post("/v1/reports", body, other, {"Idempotency-Key": key})
+    assert theirs.json_body["case_id"] != first.json_body["case_id"]
+
+    def hashed(subject):
+        route = "POST /v1/reports {}"
+        return hashlib.md5(json.dumps([subject, route, key], sort_keys=True).encode()).hexdigest()  # noqa: S324
+
+    items = client("dynamodb").scan(TableName=get_settings().table("idempotency"))["Items"]
+    ids = " ".join(i["id"]["S"] for i in items)
+    assert hashed("mac:" + reporter_mac(haidian["reporter"])) in ids  # the record is keyed this way
+    assert hashed(haidian["reporter"]) not in ids
+    assert haidian["reporter"] not in json.dumps(items, ensure_ascii=False)
 
 
 def test_the_reporter_follows_their_anonymous_report(platform, haidian):
