@@ -31,7 +31,15 @@ from chalicelib.store import models
 from chalicelib.store.errors import cancellation_codes, is_conditional_failure, is_transaction_conflict
 from chalicelib.store.pages import Page, query_page
 
-TRANSACTION_ATTEMPTS = 5
+# A transaction cancelled by another one on the same items (TransactionConflict) is tried again
+# after a random pause of up to BACKOFF_BASE * 2**n seconds (at most BACKOFF_CAP), "full jitter",
+# for as long as TRANSACTION_RETRY_SECONDS allow (and at most TRANSACTION_ATTEMPTS times): 50
+# approvals of one branch at once each write its record, so they must take turns, and a budget in
+# time rather than in tries lets every one of them through however the turns fall.
+TRANSACTION_ATTEMPTS = 40
+TRANSACTION_RETRY_SECONDS = 10.0
+BACKOFF_BASE = 0.02
+BACKOFF_CAP = 0.5
 # the value of `dissolving` while a dissolved branch's memberships are being removed
 DISSOLVING = "pending"
 
@@ -332,8 +340,12 @@ class _Tx:
 
     def update(self, label: str, item: Any, actions: list, condition: Any = None) -> None:
         self.labels.append(label)
+        # a fresh list per attempt: PynamoDB appends the version action to the list it is given, and
+        # a retried transaction must not set a versioned item's version twice (a ValidationException)
         self.ops.append(
-            lambda tx: tx.update(item, actions=actions, condition=condition, add_version_condition=False)
+            lambda tx: tx.update(
+                item, actions=list(actions), condition=condition, add_version_condition=False
+            )
         )
 
     def delete(self, label: str, item: Any, condition: Any = None) -> None:
@@ -350,8 +362,11 @@ class _Tx:
         """Commit; `refused(label)` names the error for the first item whose condition failed.
 
         A transaction that lost a race with another one on the same items (TransactionConflict) is
-        retried with a short random back-off, as DynamoDB advises; the conditions are checked again.
+        retried with exponential back-off and full jitter (`backoff`), as DynamoDB advises, for up to
+        `TRANSACTION_RETRY_SECONDS`; the conditions are checked again each time. Only then is it a
+        409 "busy; retry".
         """
+        deadline = time.monotonic() + TRANSACTION_RETRY_SECONDS
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
                 with TransactWrite(connection=_connection()) as tx:
@@ -367,12 +382,27 @@ class _Tx:
                 ]
                 if failed:
                     raise refused(failed[0]) from exc
-                if is_transaction_conflict(exc) and attempt + 1 < TRANSACTION_ATTEMPTS:
-                    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311 (jitter, not security)
+                if not _conflicted(exc):
+                    raise
+                pause = backoff(attempt)
+                if attempt + 1 < TRANSACTION_ATTEMPTS and time.monotonic() + pause < deadline:
+                    time.sleep(pause)
                     continue
-                if is_transaction_conflict(exc):
-                    raise Conflict("the virtual branch is busy; retry") from exc
-                raise
+                raise Conflict("the virtual branch is busy; retry") from exc
+
+
+def _conflicted(exc: TransactWriteError) -> bool:
+    """A TransactionConflict; False for a failure with no DynamoDB answer at all (a lost connection:
+    PynamoDB's `cause_response_code` then fails on the missing response), which is raised as it is."""
+    try:
+        return is_transaction_conflict(exc)
+    except AttributeError:
+        return False
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait after failed attempt `attempt` (0-based): uniform in [0, min(cap, base * 2**n)]."""
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))  # noqa: S311 (jitter, not security)
 
 
 def _refusals(

@@ -60,6 +60,93 @@ def memberships(org_id):
     return models.BranchMembership.count(org_id, consistent_read=True)
 
 
+@contextlib.contextmanager
+def overlapping_transactions_conflict():
+    """Refuse a TransactWriteItems as DynamoDB does while another transaction holds one of its items.
+
+    moto runs one call at a time and never answers `TransactionConflict`; DynamoDB cancels a
+    transaction whose items another transaction in progress is writing. Here a transaction holds
+    its items from the moment it is sent until its answer arrives (waiting for moto's lock counts,
+    as a real one would be in progress), and one sent meanwhile touching any of them is cancelled
+    with `TransactionConflict` before it reaches moto. Yields a counter of the conflicts answered.
+    """
+    import json
+    import threading
+
+    from botocore.awsrequest import AWSResponse
+
+    from chalicelib.store import models
+
+    client = models.Org._get_connection().connection.client
+    keys_of = {m.Meta.table_name: (m._hash_keyname, m._range_keyname) for m in models.ALL_MODELS}
+    held: set[tuple] = set()
+    lock = threading.Lock()
+    stats = {"conflicts": 0}
+
+    def items(params):
+        out = []
+        for entry in params["TransactItems"]:
+            (op,) = entry.values()
+            body = op.get("Key") or op["Item"]
+            hash_name, range_name = keys_of[op["TableName"]]
+            out.append((op["TableName"], json.dumps(body[hash_name]), json.dumps(body.get(range_name))))
+        return out
+
+    def before(params, context, **_):
+        mine = items(json.loads(params["body"]))
+        with lock:
+            if not held.intersection(mine):
+                held.update(mine)
+                context["held_for_test"] = mine
+                return None
+            stats["conflicts"] += 1
+            reasons = [{"Code": "TransactionConflict" if k in held else "None"} for k in mine]
+        parsed = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+            "CancellationReasons": reasons,
+        }
+        return AWSResponse("https://dynamodb.test", 400, {}, None), parsed
+
+    def after(context, **_):
+        mine = context.pop("held_for_test", None)
+        if mine:
+            with lock:
+                held.difference_update(mine)
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", before, unique_id="test-tx-held")
+    client.meta.events.register("after-call.dynamodb.TransactWriteItems", after, unique_id="test-tx-free")
+    try:
+        yield stats
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="test-tx-held")
+        client.meta.events.unregister("after-call.dynamodb.TransactWriteItems", unique_id="test-tx-free")
+
+
+def approve_all_at_once(secretary, org_id, applicants):
+    """Every approval in its own thread, all released together: what each one answered."""
+    import threading
+
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.services import branches
+
+    barrier = threading.Barrier(len(applicants))
+    results: dict[str, str] = {}
+
+    def one(number):
+        barrier.wait(timeout=60)
+        try:
+            results[number] = branches.approve(secretary, org_id, number)["status"]
+        except Conflict as exc:  # "the virtual branch is busy; retry": the retries ran out
+            results[number] = f"409 {exc}"
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in applicants]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return [results.get(n, "no answer") for n in applicants]
+
+
 def test_50_approvals_at_once_count_exactly(platform):
     from chalicelib.services import branches
 
@@ -69,12 +156,30 @@ def test_50_approvals_at_once_count_exactly(platform):
     for number in applicants:
         branches.request_join(number, org_id, None)
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda n: branches.approve(secretary, org_id, n)["status"], applicants))
+    results = approve_all_at_once(secretary, org_id, applicants)
 
     assert results == ["approved"] * 50
     assert record_count(org_id) == org_count(org_id) == memberships(org_id) == 51
     assert branch(platform, org_id)["member_count"] == 51
+
+
+def test_50_approvals_at_once_all_succeed_when_dynamodb_cancels_overlapping_transactions(platform):
+    """Real contention: each approval writes the one branch record, so all but one of the
+    transactions in progress at any moment are cancelled and retried; none may run out of retries."""
+    from chalicelib.services import branches
+
+    secretary, token = platform.new_member()
+    org_id = found(platform, token)["org_id"]
+    applicants = registered(platform, 50)
+    for number in applicants:
+        branches.request_join(number, org_id, None)
+
+    with overlapping_transactions_conflict() as stats:
+        results = approve_all_at_once(secretary, org_id, applicants)
+
+    assert stats["conflicts"] > 0  # the contention was real
+    assert results == ["approved"] * 50, [r for r in results if r != "approved"][:3]
+    assert record_count(org_id) == org_count(org_id) == memberships(org_id) == 51
 
 
 def test_the_same_request_approved_by_many_hands_at_once_counts_once(platform):
