@@ -8,6 +8,13 @@ The feed is ordered by a sort key per entry: urgent editions get an extra entry 
 (sorted above every `N` entry) that is shown while it is younger than seven days; every edition
 has an `N` entry, hidden while its `U` entry is shown. `merge_feed` merges one descending Query per
 scope into a page and a position from which the next page continues.
+
+When an edition is pinned is kept as its *pins*: the intervals `[since, until)` in which it was
+urgent (seven days from becoming urgent, cut short by a correction to weekly), on the edition and on
+each of its entries. Whether an entry shows is a question about one instant; a walk through the feed
+asks it at the instant the walk began (carried in the cursor). Corrections only add intervals that
+begin later or end intervals later than that instant, so every page of a walk gets the same
+answers: each edition shows once, in the tier and place it had when the walk began.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import markdown
@@ -369,9 +376,44 @@ def stored_size_problems(sizes: list[int], total: int) -> list[dict]:
 
 def iso(moment: datetime) -> str:
     """Times in sort keys and answers: UTC, microseconds, fixed width, so text order is time order."""
-    from datetime import UTC
-
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+PINS_KEPT = 10  # urgent intervals remembered per edition (each correction weekly <-> urgent adds one)
+
+Pin = tuple[str, str]  # (since, until): pinned at t when since <= t < until (ISO times as `iso` writes)
+
+
+def pin_until(since: str) -> str:
+    """When an urgent edition stops being pinned unless corrected before."""
+    return iso(datetime.fromisoformat(since) + URGENT_WINDOW)
+
+
+def pin_at(pins: tuple[Pin, ...], moment: str) -> str | None:
+    """The start of the interval of `pins` holding `moment`, or None when not pinned then."""
+    for since, until in pins:
+        if since <= moment < until:
+            return since
+    return None
+
+
+def next_urgency(
+    kind: str, previous_since: str | None, previous_pins: tuple[Pin, ...], now: str
+) -> tuple[str | None, tuple[Pin, ...]]:
+    """(urgent_since, pins) after publishing a revision of `kind` at `now`.
+
+    Urgent over urgent keeps its start (a correction neither re-pins nor pushes again); urgent over
+    weekly (or first publication) starts a new interval of seven days; weekly over urgent ends the
+    current interval at `now`. Intervals already over stay, so that walks begun in them still see it.
+    """
+    pins = tuple(previous_pins)
+    if kind == "urgent":
+        if previous_since:
+            return previous_since, pins
+        return now, (*pins, (now, pin_until(now)))[-PINS_KEPT:]
+    if previous_since:
+        pins = tuple((s, min(u, now)) if s == previous_since else (s, u) for s, u in pins)
+    return None, pins
 
 
 def normal_sort_key(first_published_at: str, edition_id: str) -> str:
@@ -397,19 +439,33 @@ class FeedEntry:
     revision: int
     article_count: int
     sections: tuple[str, ...]
-    urgent_since: str | None = None
+    urgent_since: str | None = None  # a U entry: the start of its interval; an N entry: the edition's
+    pins: tuple[Pin, ...] = ()  # the edition's urgent intervals (older entries: none stored)
 
     @property
     def tier(self) -> str:
         return self.sort[:1]
 
+    @property
+    def intervals(self) -> tuple[Pin, ...]:
+        if self.pins or self.urgent_since is None:
+            return self.pins
+        return ((self.urgent_since, pin_until(self.urgent_since)),)
+
     def pinned(self, now: datetime) -> bool:
         """Is this edition shown in the urgent tier at `now`?"""
-        return self.urgent_since is not None and self.urgent_since > iso(now - URGENT_WINDOW)
+        return pin_at(self.intervals, iso(now)) is not None
 
     def visible(self, now: datetime) -> bool:
-        """Each edition shows once: its U entry while pinned, else its N entry."""
-        return self.pinned(now) if self.tier == "U" else not self.pinned(now)
+        """Each edition shows once at `now`: the U entry of the interval holding `now`, else its N
+        entry; editions first published after `now` not at all (a walk begun then never saw them)."""
+        moment = iso(now)
+        if self.published_at > moment:
+            return False
+        since = pin_at(self.intervals, moment)
+        if self.tier == "U":
+            return since is not None and since == self.urgent_since
+        return since is None
 
     def public(self, now: datetime) -> dict:
         return {
@@ -433,6 +489,31 @@ class ScopeRead:
 
     entries: list[FeedEntry]
     more: bool
+
+
+WALK_GRAIN = timedelta(minutes=1)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def walk_instant(reads: dict[str, ScopeRead], now: datetime) -> datetime:
+    """The instant a walk through the feed that begins `now` judges every page at.
+
+    Not `now` itself, so that the first page and its cursor stay the same (ETag, 304) while nothing
+    changes: the latest moment at or before `now` at which anything read for the first page changed
+    (an edition published, an urgency begun or ended), or the start of the current minute if later.
+    Judging the entries read at that instant is judging them at `now` (none changed in between);
+    entries further down, read by later pages, are judged at most a minute behind `now`.
+    """
+    moment = iso(now)
+    points = [
+        point
+        for read in reads.values()
+        for entry in read.entries
+        for point in (entry.published_at, *(t for pin in entry.intervals for t in pin))
+        if point <= moment
+    ]
+    grain = _EPOCH + (now - _EPOCH) // WALK_GRAIN * WALK_GRAIN
+    return datetime.fromisoformat(max([iso(grain), *points]))
 
 
 @dataclass(frozen=True)
@@ -517,6 +598,7 @@ class EditionState:
     announced_revision: int = 0
     history: tuple[dict, ...] = ()
     pending_drops: tuple[str, ...] = ()  # dropped by a correction, not yet deleted
+    pins: tuple[Pin, ...] = ()  # the urgent intervals, see `next_urgency`
 
     @property
     def article_ids(self) -> list[str]:

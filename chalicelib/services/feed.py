@@ -3,16 +3,20 @@
 One Query per scope (department), merged in `domain.content.merge_feed`. The first page reads the
 member's item to learn the scopes (and, with virtual branches, their orgs in one BatchGetItem);
 the cursor carries the scopes, the position and the scopes already exhausted, so later pages cost
-exactly one Query per scope with something left, however many editions exist. The position is a
-sort key, and new editions always sort above every position already handed out, so a cursor stays
-correct while editions arrive: no page repeats or skips one.
+exactly one Query per scope with something left, however many editions exist.
+
+The cursor also carries the instant the walk began (`domain.content.walk_instant`), and every page
+decides what is pinned and what is shown at that instant: an urgent edition passing its seven days,
+or corrected to weekly or to urgent, while the member pages, keeps the place it had on the first
+page, and editions published since (which sort above the position in their tier, but below it when
+the walk is still in the urgent tier) wait for the next walk. So no page repeats or skips an edition.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chalicelib.domain.content import feed_scopes, merge_feed
+from chalicelib.domain.content import feed_scopes, iso, merge_feed, walk_instant
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.observability import member_ref
 
@@ -42,20 +46,21 @@ def feed(caller_number: str, limit: int, cursor: dict | None) -> tuple[list[dict
 
     owner = member_ref(caller_number)
     if cursor is None:
-        scopes, done, after = member_scopes(caller_number), frozenset(), None
+        scopes, done, after, began = member_scopes(caller_number), frozenset(), None, None
     else:
-        scopes, done, after = _from_cursor(cursor, owner)
-    now = _now()
+        scopes, done, after, began = _from_cursor(cursor, owner)
     reads = {scope: store.feed_read(scope, after, limit) for scope in scopes if scope not in done}
-    page = merge_feed(reads, limit, now, done)
-    items = [entry.public(now) for entry in page.entries]
+    if began is None:
+        began = walk_instant(reads, _now())
+    page = merge_feed(reads, limit, began, done)
+    items = [entry.public(began) for entry in page.entries]
     if page.after is None or set(scopes) <= page.done:
         return items, None
-    return items, {"m": owner, "s": scopes, "d": sorted(page.done), "a": page.after}
+    return items, {"m": owner, "s": scopes, "d": sorted(page.done), "a": page.after, "t": iso(began)}
 
 
-def _from_cursor(cursor: dict, owner: str) -> tuple[list[str], frozenset[str], str]:
-    scopes, done, after = cursor.get("s"), cursor.get("d"), cursor.get("a")
+def _from_cursor(cursor: dict, owner: str) -> tuple[list[str], frozenset[str], str, datetime]:
+    scopes, done, after, began = cursor.get("s"), cursor.get("d"), cursor.get("a"), cursor.get("t")
     valid = (
         cursor.get("m") == owner
         and isinstance(scopes, list)
@@ -63,9 +68,19 @@ def _from_cursor(cursor: dict, owner: str) -> tuple[list[str], frozenset[str], s
         and isinstance(done, list)
         and all(isinstance(s, str) for s in done)
         and isinstance(after, str)
+        and (began is None or isinstance(began, str))
     )
+    moment = None
+    if valid and isinstance(began, str):
+        try:
+            moment = datetime.fromisoformat(began)
+        except ValueError:
+            valid = False
+        else:
+            valid = moment.tzinfo is not None
     if not valid:
         raise ValidationFailed(
             "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor of your feed"}]
         )
-    return scopes, frozenset(done), after
+    # cursors handed out before walks carried their instant: judge at the time of the request
+    return scopes, frozenset(done), after, moment or _now()

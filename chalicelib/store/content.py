@@ -18,14 +18,16 @@ from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.domain.content import (
-    URGENT_WINDOW,
     EditionDraft,
     EditionState,
     FeedEntry,
+    Pin,
     PublishedArticle,
     RenderedArticle,
     ScopeRead,
+    next_urgency,
     normal_sort_key,
+    pin_until,
     urgent_sort_key,
 )
 from chalicelib.domain.members import Member
@@ -34,6 +36,7 @@ from chalicelib.store import models
 from chalicelib.store.errors import cancellation_codes, is_conditional_failure, is_transaction_conflict
 
 HISTORY_KEPT = 20
+U_ENTRY_KEPT = timedelta(days=1)  # a U entry's TTL: this long after its edition stopped being pinned
 
 
 class EditionChanged(Exception):
@@ -55,6 +58,17 @@ def _connection():
 # ---- editions -------------------------------------------------------------------------------------
 
 
+def _pins(pins_json: str | None, urgent_since: str | None) -> tuple[Pin, ...]:
+    """Stored urgent intervals; items written before they were stored: the one `urgent_since` implies."""
+    if pins_json:
+        return tuple((since, until) for since, until in json.loads(pins_json))
+    return ((urgent_since, pin_until(urgent_since)),) if urgent_since else ()
+
+
+def _pins_json(pins: tuple[Pin, ...]) -> str | None:
+    return json.dumps([list(p) for p in pins], separators=(",", ":")) if pins else None
+
+
 def _state(item: models.Edition) -> EditionState:
     return EditionState(
         edition_id=item.edition_id,
@@ -73,6 +87,7 @@ def _state(item: models.Edition) -> EditionState:
         announced_revision=int(item.announced_revision or 0),
         history=tuple(json.loads(item.history_json or "[]")),
         pending_drops=tuple(item.pending_drops or ()),
+        pins=_pins(item.pins_json, item.urgent_since),
     )
 
 
@@ -108,7 +123,9 @@ def upload_context(number: str, org_id: str, edition_id: str) -> UploadContext:
     )
 
 
-def _feed_item(state: EditionState, sort: str, expires_at: int | None) -> models.FeedItem:
+def _feed_item(
+    state: EditionState, sort: str, expires_at: int | None, urgent_since: str | None
+) -> models.FeedItem:
     return models.FeedItem(
         state.org_id,
         sort,
@@ -122,7 +139,8 @@ def _feed_item(state: EditionState, sort: str, expires_at: int | None) -> models
         revision=state.revision,
         article_count=len(state.articles),
         sections=list(state.sections),
-        urgent_since=state.urgent_since,
+        urgent_since=urgent_since,
+        pins_json=_pins_json(state.pins),
         expires_at=expires_at,
     )
 
@@ -131,9 +149,9 @@ def next_state(
     draft: EditionDraft, org_id: str, source_version: str, now: str, previous: EditionState | None
 ) -> EditionState:
     """The edition after publishing `draft` over `previous` (None: first publication)."""
-    urgent_since = None
-    if draft.kind == "urgent":
-        urgent_since = previous.urgent_since if previous and previous.urgent_since else now
+    urgent_since, pins = next_urgency(
+        draft.kind, previous.urgent_since if previous else None, previous.pins if previous else (), now
+    )
     revision = previous.revision + 1 if previous else 1
     history = [
         *(previous.history if previous else ()),
@@ -159,6 +177,7 @@ def next_state(
         announced_revision=previous.announced_revision if previous else 0,
         history=tuple(history[-HISTORY_KEPT:]),
         pending_drops=previous.drops_after(article_ids) if previous else (),
+        pins=pins,
     )
 
 
@@ -187,6 +206,7 @@ def publish(
         announced_revision=state.announced_revision,
         history_json=json.dumps(list(state.history), ensure_ascii=False, separators=(",", ":")),
         pending_drops=list(state.pending_drops) or None,
+        pins_json=_pins_json(state.pins),
     )
     if previous is None:
         edition_condition = models.Edition.edition_id.does_not_exist()
@@ -201,18 +221,20 @@ def publish(
     try:
         with TransactWrite(connection=_connection()) as tx:
             tx.save(edition, condition=edition_condition)
-            tx.save(_feed_item(state, normal_sort_key(state.first_published_at, state.edition_id), None))
-            if state.urgent_since is not None:
-                expires = datetime.fromisoformat(state.urgent_since) + URGENT_WINDOW + timedelta(days=1)
-                tx.save(
-                    _feed_item(
-                        state, urgent_sort_key(state.urgent_since, state.edition_id), int(expires.timestamp())
-                    )
-                )
-            if previous is not None and previous.urgent_since and previous.urgent_since != state.urgent_since:
-                tx.delete(
-                    models.FeedItem(state.org_id, urgent_sort_key(previous.urgent_since, state.edition_id))
-                )
+            normal = normal_sort_key(state.first_published_at, state.edition_id)
+            tx.save(_feed_item(state, normal, None, state.urgent_since))
+            # a U entry per urgent interval, kept (with the edition's current text and pins) until a
+            # day after the interval ended: walks begun inside it still show the edition there
+            published = datetime.fromisoformat(state.published_at)
+            for since, until in state.pins:
+                expires = datetime.fromisoformat(until) + U_ENTRY_KEPT
+                if expires > published:
+                    sort = urgent_sort_key(since, state.edition_id)
+                    tx.save(_feed_item(state, sort, int(expires.timestamp()), since))
+            kept = {since for since, _ in state.pins}
+            for since, _ in previous.pins if previous is not None else ():
+                if since not in kept:  # fell off PINS_KEPT
+                    tx.delete(models.FeedItem(state.org_id, urgent_sort_key(since, state.edition_id)))
             for rendered in articles:
                 draft = rendered.draft
                 article_ids.append(draft.article_id)
@@ -343,6 +365,7 @@ def _entry(item: models.FeedItem) -> FeedEntry:
         article_count=int(item.article_count),
         sections=tuple(item.sections or ()),
         urgent_since=item.urgent_since,
+        pins=_pins(item.pins_json, item.urgent_since),
     )
 
 
@@ -375,6 +398,7 @@ def put_feed_entries(entries: list[tuple[str, FeedEntry]]) -> None:
                     article_count=e.article_count,
                     sections=list(e.sections),
                     urgent_since=e.urgent_since,
+                    pins_json=_pins_json(e.pins),
                 )
             )
 

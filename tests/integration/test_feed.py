@@ -146,7 +146,7 @@ def test_pages_neither_repeat_nor_skip_while_editions_arrive(platform, monkeypat
         cursor, pages = body["next_cursor"], pages + 1
         if cursor is None:
             break
-        # new editions, weekly and urgent, in the member's scopes; a correction of one already seen
+        # new editions, weekly and urgent, in the member's scopes (corrections: the test below)
         c.publish(platform, "130104", c.edition(kind="urgent" if pages % 2 else "weekly"))
         c.publish(platform, "central")
     assert len(seen) == len(set(seen)), "an edition was shown twice"
@@ -154,13 +154,128 @@ def test_pages_neither_repeat_nor_skip_while_editions_arrive(platform, monkeypat
     assert pages > 2
 
 
-def test_an_unchanged_page_answers_304(platform):
+def publish_when(platform, scope, when, doc):
+    """Publish `doc` (a new edition or a correction) as if ingest ran at `when`."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(bulletins, "_now", lambda: when)
+        return c.publish(platform, scope, doc)["edition_id"]
+
+
+def walk(platform, token, limit, between=None):
+    """Page through the feed to its end, calling `between(page_number, items)` after each page."""
+    seen, cursor, pages = [], None, 0
+    while True:
+        path = f"/v1/feed?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        resp = platform.get(path, token)
+        assert resp.status_code == 200, resp.body
+        items = resp.json_body["items"]
+        seen.extend((e["edition_id"], e["pinned"]) for e in items)
+        cursor, pages = resp.json_body["next_cursor"], pages + 1
+        if cursor is None:
+            return seen
+        if between:
+            between(pages, items)
+        assert pages < 500
+
+
+def test_corrections_and_an_urgent_expiry_while_paging_neither_repeat_nor_skip(platform, monkeypatch):
+    """One walk through the feed judges urgency at the instant it began, whatever happens meanwhile.
+
+    While the member pages (one edition a page): an urgent edition already shown passes its 7 days;
+    another already shown is corrected to weekly; one not reached yet is corrected to weekly; a
+    weekly one not reached yet is corrected to urgent; new editions arrive. The walk is the feed as
+    it was when it began: nothing twice, nothing missing, the same order. A walk begun afterwards
+    sees the new state.
+    """
+    from chalicelib.services import feed
+
+    county = "130181"
+    _, token = platform.new_member(platform.new_branch(f"div-{county}"))
+    t0 = datetime.now(UTC)
+    clock = [t0]
+    monkeypatch.setattr(feed, "_now", lambda: clock[0])
+    docs = {}
+
+    def edition(name, kind, age):
+        docs[name] = c.edition(kind=kind)
+        publish_when(platform, county, t0 - age, docs[name])
+        return docs[name]["edition_id"]
+
+    ids = {
+        "shown, then weekly": edition("shown, then weekly", "urgent", timedelta(hours=1)),
+        "weekly, then urgent": edition("weekly, then urgent", "weekly", timedelta(hours=2)),
+        "unseen, then weekly": edition("unseen, then weekly", "urgent", timedelta(days=3)),
+        "shown, then expired": edition(
+            "shown, then expired", "urgent", timedelta(days=7) - timedelta(minutes=30)
+        ),
+        **{f"weekly {i}": edition(f"weekly {i}", "weekly", timedelta(hours=3 + i)) for i in range(4)},
+    }
+    names = {v: k for k, v in ids.items()}
+    snapshot = walk(platform, token, 1)  # nothing changes during this one
+    assert {names[i]: p for i, p in snapshot if i in names} == {
+        "shown, then weekly": True,
+        "weekly, then urgent": False,
+        "unseen, then weekly": True,
+        "shown, then expired": True,
+        **{f"weekly {i}": False for i in range(4)},
+    }
+    done = set()
+
+    def correct(name, kind, at):
+        publish_when(platform, county, at, dict(docs[name], kind=kind, title=f"{docs[name]['title']} 更正"))
+        done.add(name)
+
+    def meanwhile(page, items):
+        shown = {names.get(e["edition_id"]) for e in items}
+        later = clock[0] + timedelta(minutes=1)
+        if page == 1:
+            correct("weekly, then urgent", "urgent", later)
+            correct("unseen, then weekly", "weekly", later)
+            assert "unseen, then weekly" not in shown and "shown, then expired" not in shown
+        if "shown, then weekly" in shown:
+            correct("shown, then weekly", "weekly", later)
+        if "shown, then expired" in shown:
+            clock[0] = t0 + timedelta(minutes=31)  # its 7 days are over now
+            done.add("expired")
+        if page <= 3:  # and new editions arrive
+            publish_when(platform, county, later, c.edition())
+            publish_when(platform, "central", later, c.edition(kind="urgent"))
+        clock[0] = max(clock[0], later)
+
+    seen = walk(platform, token, 1, meanwhile)
+    assert done == {"weekly, then urgent", "unseen, then weekly", "shown, then weekly", "expired"}
+    ids_seen = [i for i, _ in seen]
+    assert len(ids_seen) == len(set(ids_seen)), "an edition was shown twice"
+    assert seen == snapshot, "the walk is the feed as it was when it began"
+    # a walk that begins now sees the corrections and the expiry
+    after = {names[i]: p for i, p in walk(platform, token, 50) if i in names}
+    assert after == {
+        "shown, then weekly": False,
+        "weekly, then urgent": True,
+        "unseen, then weekly": False,
+        "shown, then expired": False,
+        **{f"weekly {i}": False for i in range(4)},
+    }
+
+
+def test_an_unchanged_page_answers_304(platform, monkeypatch):
+    from chalicelib.services import feed
+
     _, token = platform.new_member(platform.new_branch("div-130105"))
     c.publish(platform, "130105")
-    first = platform.get("/v1/feed", token)
-    etag = first.headers["ETag"]
-    again = platform.get("/v1/feed", token, {"If-None-Match": etag})
-    assert again.status_code == 304
+    c.publish(platform, "130105")
+    now = datetime.now(UTC)
+    later = now.replace(second=59, microsecond=999_999)  # time passes, nothing changes
+    for limit in (20, 1):  # a page with a cursor to the next one too
+        monkeypatch.setattr(feed, "_now", lambda: now)
+        first = platform.get(f"/v1/feed?limit={limit}", token)
+        etag = first.headers["ETag"]
+        assert limit == 20 or first.json_body["next_cursor"]
+        monkeypatch.setattr(feed, "_now", lambda: later)
+        again = platform.get(f"/v1/feed?limit={limit}", token, {"If-None-Match": etag})
+        assert again.status_code == 304, limit
+    monkeypatch.undo()
+    etag = platform.get("/v1/feed", token).headers["ETag"]
     c.publish(platform, "130105")
     changed = platform.get("/v1/feed", token, {"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag

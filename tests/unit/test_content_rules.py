@@ -252,3 +252,128 @@ def test_random_feeds_page_without_repeats_or_gaps():
 def test_an_empty_feed_is_one_empty_page():
     page = merge_feed({"central": ScopeRead([], False)}, 20, NOW, frozenset())
     assert page.entries == [] and page.after is None
+
+
+# ---- urgency over time: pins, and walks that corrections and expiry do not disturb ----------------
+
+
+def test_urgency_starts_once_ends_at_a_correction_to_weekly_and_restarts_on_a_new_one():
+    t = [content.iso(NOW + timedelta(hours=h)) for h in range(4)]
+    since, pins = content.next_urgency("urgent", None, (), t[0])
+    assert since == t[0] and pins == ((t[0], content.iso(NOW + timedelta(days=7))),)
+    assert content.next_urgency("urgent", since, pins, t[1]) == (since, pins)  # a correction keeps it
+    since, pins = content.next_urgency("weekly", since, pins, t[2])
+    assert since is None and pins == ((t[0], t[2]),)
+    since, pins = content.next_urgency("urgent", since, pins, t[3])
+    assert since == t[3] and pins == ((t[0], t[2]), (t[3], content.iso(NOW + timedelta(days=7, hours=3))))
+    # a correction to weekly after the seven days leaves the interval as it was
+    late = content.iso(NOW + timedelta(days=30))
+    assert content.next_urgency("weekly", since, pins, late)[1] == pins
+    for _ in range(20):  # toggling keeps the latest intervals only
+        since, pins = content.next_urgency("weekly" if since else "urgent", since, pins, late)
+    assert len(pins) == content.PINS_KEPT
+
+
+def test_visibility_is_a_question_about_one_instant():
+    pins = ((content.iso(NOW), content.iso(NOW + timedelta(hours=5))),)
+    published = content.iso(NOW - timedelta(days=1))
+    common = ("e", "c", "weekly", "t", None, published, published, 2, 1, ())
+    u = FeedEntry(content.urgent_sort_key(pins[0][0], "e"), *common, urgent_since=pins[0][0], pins=pins)
+    n = FeedEntry(content.normal_sort_key(published, "e"), *common, urgent_since=None, pins=pins)
+    for moment, shown in [
+        (NOW - timedelta(hours=1), n),
+        (NOW, u),
+        (NOW + timedelta(hours=4), u),
+        (NOW + timedelta(hours=5), n),
+    ]:
+        assert [e for e in (u, n) if e.visible(moment)] == [shown], moment
+    assert not n.visible(NOW - timedelta(days=2))  # published after that instant
+
+
+def _edition_entries(scope, eid, published, urgent_since, pins):
+    """The entries the store keeps for an edition: its N entry and a U entry per urgent interval."""
+    common = dict(edition_id=eid, scope=scope, kind="weekly", title=eid, week=None, published_at=published)
+    common |= dict(updated_at=published, revision=1, article_count=1, sections=(), pins=pins)
+    normal = content.normal_sort_key(published, eid)
+    out = {normal: FeedEntry(normal, **common, urgent_since=urgent_since)}
+    for since, _ in pins:
+        sort = content.urgent_sort_key(since, eid)
+        out[sort] = FeedEntry(sort, **common, urgent_since=since)
+    return out
+
+
+def test_random_walks_neither_repeat_nor_skip_while_editions_are_corrected_and_urgency_expires():
+    rng = random.Random(11)
+    for _ in range(40):
+        t0 = NOW + timedelta(seconds=rng.randrange(0, 3600))
+        editions = {}  # eid -> [scope, published, urgent_since, pins]
+        for i in range(rng.randrange(1, 40)):
+            published = content.iso(t0 - timedelta(minutes=rng.randrange(1, 60 * 24 * 12)))
+            since, pins = None, ()
+            for k in range(rng.choice([1, 1, 2, 3])):  # publication and corrections before the walk
+                at = content.iso(datetime.fromisoformat(published) + timedelta(minutes=k))
+                since, pins = content.next_urgency(rng.choice(["weekly", "urgent"]), since, pins, at)
+            editions[f"e{i}"] = [rng.choice(["central", "div-11", "div-1101"]), published, since, pins]
+
+        def parts():
+            out = {}
+            for eid, (scope, published, since, pins) in editions.items():
+                out.setdefault(scope, {}).update(_edition_entries(scope, eid, published, since, pins))
+            return {s: sorted(v.values(), key=lambda e: e.sort, reverse=True) for s, v in out.items()}
+
+        seen, after, done, clock, limit, began = [], None, frozenset(), t0, rng.randrange(1, 6), None
+        while True:
+            current = parts()
+            reads = {}
+            for scope, items in current.items():
+                if scope not in done:
+                    below = [e for e in items if after is None or e.sort < after]
+                    reads[scope] = ScopeRead(below[:limit], len(below) > limit)
+            if began is None:  # the first page; later ones take it from the cursor
+                began = content.walk_instant(reads, t0)
+                snapshot = read_all(current, 1000, began)
+                assert len(snapshot) == len(set(snapshot)) == len(editions)
+            page = merge_feed(reads, limit, began, done)
+            seen.extend(e.edition_id for e in page.entries)
+            if page.after is None or set(current) <= page.done:
+                break
+            after, done = page.after, page.done
+            # meanwhile: time passes (urgent editions pass their 7 days), editions are corrected
+            clock += timedelta(minutes=rng.choice([1, 60, 60 * 24, 60 * 24 * 3]))
+            for eid in rng.sample(sorted(editions), min(3, len(editions))):
+                e = editions[eid]
+                e[2], e[3] = content.next_urgency(
+                    rng.choice(["weekly", "urgent"]), e[2], e[3], content.iso(clock)
+                )
+            if rng.random() < 0.5:  # and new ones arrive
+                eid = f"n{len(editions)}"
+                since, pins = content.next_urgency(
+                    rng.choice(["weekly", "urgent"]), None, (), content.iso(clock)
+                )
+                editions[eid] = [rng.choice(["central", "div-11"]), content.iso(clock), since, pins]
+        assert seen == snapshot
+
+
+def test_a_walk_begins_at_the_latest_change_of_what_its_first_page_read():
+    t = NOW + timedelta(seconds=30)  # 08:00:30
+    parts = entries_for(
+        [
+            ("central", t - timedelta(seconds=20), "w-new", "weekly"),
+            ("central", t - timedelta(days=7, seconds=10), "u-just-expired", "urgent"),
+            ("div-11", t - timedelta(days=2), "u", "urgent"),
+        ]
+    )
+    reads = {scope: ScopeRead(items, False) for scope, items in parts.items()}
+    # the newest change at or before the request: here an urgency that ended 10 s ago
+    assert content.walk_instant(reads, t) == t - timedelta(seconds=10)
+    assert content.walk_instant(reads, t + timedelta(seconds=29)) == t - timedelta(seconds=10)
+    # before it, the publication 20 s ago; later changes (a clock ahead elsewhere) do not count
+    assert content.walk_instant(reads, t - timedelta(seconds=15)) == t - timedelta(seconds=20)
+    # nothing changed for a while: the start of the minute, so a walk is never judged long ago
+    quiet = t + timedelta(minutes=5, seconds=7)
+    assert content.walk_instant(reads, quiet) == NOW + timedelta(minutes=5)
+    # judging the entries read at that instant is judging them at the request's instant
+    entries = [e for r in reads.values() for e in r.entries]
+    for now in (t, t + timedelta(seconds=29), quiet, t + timedelta(days=5)):
+        began = content.walk_instant(reads, now)
+        assert [e.visible(began) for e in entries] == [e.visible(now) for e in entries]
