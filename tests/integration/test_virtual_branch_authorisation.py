@@ -175,8 +175,8 @@ ROUTES = [
     ),
 ]
 
-# routes that change something when allowed: only the refusals are exercised here (the allowed
-# calls are the behaviour tests of test_virtual_branches.py)
+# routes that change something when allowed: the matrix exercises only their refusals on the
+# shared branch; the allowed side is `ALLOWED` below, each case on a fresh branch of its own
 CHANGES = {"POST", "DELETE"}
 
 
@@ -273,3 +273,170 @@ def test_route_authorisation(platform, cast, method, path, body, actor, expected
         assert resp.status_code < 400, (actor, resp.body)
     else:
         assert_problem(resp, expected)
+
+
+# ---- the allowed side of the routes that change something -----------------------------------------
+
+# A branch founded from a home branch in Nanshan (Shenzhen, Guangdong) is supervised by that county;
+# above it are the city of Shenzhen, the province of Guangdong and the centre.
+COUNTY, CITY, PROVINCE = "div-440305", "div-440300", "div-440000"
+
+
+@pytest.fixture(scope="module")
+def staff(platform):
+    """Staff of the supervising county, of the city and province above it, and of the centre."""
+    tokens = {"central_staff": platform.admin_token}
+    for name, org_id in (("county_staff", COUNTY), ("city_staff", CITY), ("province_staff", PROVINCE)):
+        number, token = platform.new_member(platform.new_branch(org_id))
+        platform.grant(org_id, number, "staff")
+        tokens[name] = token
+    return tokens
+
+
+@pytest.fixture
+def fresh(platform, staff):
+    """A branch of its own for one allowed call: secretary, a deputy, a member and an applicant."""
+    _, secretary_token = platform.new_member(platform.new_branch(COUNTY))
+    org_id = found(platform, secretary_token)["org_id"]
+    member, member_token = add_member(platform, org_id, secretary_token)
+    deputy, deputy_token = add_member(platform, org_id, secretary_token)
+    resp = platform.post(f"{BASE}/{org_id}/deputies", {"registration_number": deputy}, secretary_token)
+    assert resp.status_code == 201, resp.body
+    applicant, applicant_token = platform.new_member()
+    join(platform, org_id, applicant_token)
+    tokens = {
+        **staff,
+        "secretary": secretary_token,
+        "member": member_token,
+        "deputy": deputy_token,
+        "applicant": applicant_token,
+    }
+    return {"ids": {"vb": org_id, "applicant": applicant, "member": member}, "tokens": tokens}
+
+
+def _detail(platform, org_id):
+    return platform.get(f"{BASE}/{org_id}").json_body
+
+
+def _suspended_first(platform, fresh):
+    org_id = fresh["ids"]["vb"]
+    resp = platform.post(
+        f"{BASE}/{org_id}/suspend", {"reason": "先停 first"}, fresh["tokens"]["county_staff"]
+    )
+    assert resp.status_code == 200, resp.body
+
+
+def _rejected(platform, fresh, body):
+    org_id, applicant = fresh["ids"]["vb"], fresh["ids"]["applicant"]
+    assert body["status"] == "rejected" and body["decided_as"] == "deputy"
+    seen = platform.get(f"{BASE}/{org_id}/join-requests/{applicant}", fresh["tokens"]["applicant"]).json_body
+    assert seen["status"] == "rejected"
+    queue = platform.get(f"{BASE}/{org_id}/join-requests", fresh["tokens"]["secretary"]).json_body["items"]
+    assert queue == []
+    assert _detail(platform, org_id)["member_count"] == 3
+
+
+def _status_by(status, action, by_org_id):
+    def check(platform, fresh, body):
+        org_id = fresh["ids"]["vb"]
+        assert body["status"] == status
+        detail = _detail(platform, org_id)
+        assert detail["status"] == status
+        entry = detail["log"][0]
+        assert (entry["action"], entry["by"], entry["by_org_id"]) == (
+            action,
+            "supervising department",
+            by_org_id,
+        )
+        _, late_token = platform.new_member()
+        takes_joins = platform.post(f"{BASE}/{org_id}/join-requests", None, late_token).status_code
+        assert takes_joins == (201 if status == "active" else 409)
+        if status == "dissolved":  # the offices end at once
+            roles = platform.get("/v1/members/me", fresh["tokens"]["secretary"]).json_body["roles"]
+            assert all(r["org_id"] != org_id for r in roles)
+
+    return check
+
+
+def _reassigned_to(target, city, by_org_id):
+    def check(platform, fresh, body):
+        org_id = fresh["ids"]["vb"]
+        assert body["supervising_org_id"] == target
+        org = platform.get(f"/v1/orgs/{org_id}", fresh["tokens"]["secretary"]).json_body
+        assert org["parent_id"] == target and org["path"][-2:] == [target, org_id]
+        entry = _detail(platform, org_id)["log"][0]
+        assert (entry["action"], entry["by_org_id"]) == ("reassigned", by_org_id)
+        assert entry["details"]["from_org_id"] == COUNTY and entry["details"]["to_org_id"] == target
+        listed = platform.get(f"{BASE}?supervising_org_id={city}&limit=100").json_body["items"]
+        assert org_id in [i["org_id"] for i in listed]
+        # the old county no longer supervises it
+        old = platform.post(f"{BASE}/{org_id}/suspend", {"reason": "x"}, fresh["tokens"]["county_staff"])
+        assert_problem(old, 403)
+
+    return check
+
+
+REASON = {"reason": "检查 check"}
+# (actor, path, body, prepare, check of the effect)
+ALLOWED = {
+    "reject as a deputy": ("deputy", "/{vb}/join-requests/{applicant}/reject", None, None, _rejected),
+    "reinstate as the supervising county's staff": (
+        "county_staff",
+        "/{vb}/reinstate",
+        REASON,
+        _suspended_first,
+        _status_by("active", "reinstated", COUNTY),
+    ),
+    "suspend as the city's staff": (
+        "city_staff",
+        "/{vb}/suspend",
+        REASON,
+        None,
+        _status_by("suspended", "suspended", CITY),
+    ),
+    "suspend as the province's staff": (
+        "province_staff",
+        "/{vb}/suspend",
+        REASON,
+        None,
+        _status_by("suspended", "suspended", PROVINCE),
+    ),
+    "dissolve as the city's staff": (
+        "city_staff",
+        "/{vb}/dissolve",
+        REASON,
+        None,
+        _status_by("dissolved", "dissolved", CITY),
+    ),
+    "dissolve as the province's staff": (
+        "province_staff",
+        "/{vb}/dissolve",
+        REASON,
+        None,
+        _status_by("dissolved", "dissolved", PROVINCE),
+    ),
+    "reassign as the province's staff to a county of another city (Tianhe, Guangzhou)": (
+        "province_staff",
+        "/{vb}/reassign",
+        {"supervising_org_id": "div-440106", "reason": "成员多在广州"},
+        None,
+        _reassigned_to("div-440106", "div-440100", PROVINCE),
+    ),
+    "reassign as the centre's staff to a county of a city elsewhere (Jinjiang, Chengdu)": (
+        "central_staff",
+        "/{vb}/reassign",
+        {"supervising_org_id": "div-510104", "reason": "成员多在成都"},
+        None,
+        _reassigned_to("div-510104", "div-510100", "central"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ALLOWED))
+def test_allowed_changes_succeed_and_take_effect(platform, fresh, case):
+    actor, path, body, prepare, check = ALLOWED[case]
+    if prepare is not None:
+        prepare(platform, fresh)
+    resp = platform.post(BASE + _fill(path, fresh["ids"]), body, fresh["tokens"][actor])
+    assert 200 <= resp.status_code < 300, (case, resp.status_code, resp.body)
+    check(platform, fresh, resp.json_body)
