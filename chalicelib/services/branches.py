@@ -361,8 +361,13 @@ def withdraw(caller: str, org_id: str, number: str) -> dict:
 def pending_join_requests_for(member: Member | str, now: datetime | None = None) -> list[dict]:
     """Inbox items: the pending join requests of the branches this member runs (secretary or deputy).
 
-    Bounded: one Query per branch, for at most `INBOX_BRANCH_LIMIT` branches and
-    `INBOX_PER_BRANCH` requests each; oldest first.
+    Bounded, whatever the member runs: at most `INBOX_BRANCH_LIMIT` branches are read (one Query
+    each), the ones they are secretary of first, then those they are a deputy of (each group by
+    id), and at most `INBOX_PER_BRANCH` requests of each, oldest first, so never more than
+    `INBOX_BRANCH_LIMIT * INBOX_PER_BRANCH` items (200; the inbox shows as many). A member can run
+    more branches than that (deputies are not limited): the requests of the branches past the limit
+    are not in this list. Each item says `more_pending` when its branch's queue holds more than
+    shown, and `queue_path` is where the whole queue is (`GET .../join-requests?status=pending`).
     """
     from chalicelib.store import branches as store
 
@@ -372,17 +377,19 @@ def pending_join_requests_for(member: Member | str, now: datetime | None = None)
         member = member_store.get(member)
         if member is None:
             return []
-    runs = sorted(
-        {
-            key.partition("@")[2]
-            for key in member.roles
-            if key.startswith((f"{rules.SECRETARY}@vb-", f"{rules.DEPUTY}@vb-"))
-        }
-    )[: rules.INBOX_BRANCH_LIMIT]
+
+    def led_as(role: str) -> list[str]:
+        return sorted(key.partition("@")[2] for key in member.roles if key.startswith(f"{role}@vb-"))
+
+    secretary_of = led_as(rules.SECRETARY)
+    runs = list(dict.fromkeys(secretary_of + led_as(rules.DEPUTY)))[: rules.INBOX_BRANCH_LIMIT]
     now = now or datetime.now(UTC)
     items = []
     for org_id in runs:
-        for r in store.requests_page(org_id, rules.PENDING, INBOX_PER_BRANCH, None).items:
+        # one more than shown, in the same Query, tells whether the queue holds more
+        page = store.requests_page(org_id, rules.PENDING, INBOX_PER_BRANCH + 1, None).items
+        more = len(page) > INBOX_PER_BRANCH
+        for r in page[:INBOX_PER_BRANCH]:
             items.append(
                 {
                     "kind": "join_request",
@@ -395,6 +402,8 @@ def pending_join_requests_for(member: Member | str, now: datetime | None = None)
                     "registration_number": r.registration_number,
                     "name": r.name,
                     "path": f"/v1/virtual-branches/{org_id}/join-requests/{r.registration_number}",
+                    "queue_path": f"/v1/virtual-branches/{org_id}/join-requests?status=pending",
+                    "more_pending": more,
                 }
             )
     return sorted(items, key=lambda i: (i["created_at"], i["id"]))

@@ -498,11 +498,58 @@ def test_the_inbox_source_lists_pending_requests_of_the_branches_a_member_runs(p
     with dynamodb_calls() as calls:
         items = pending_join_requests_for(secretary)
     assert len(calls) == 1 + 2  # the member item, then one Query per branch
-    assert [(i["org_id"], i["registration_number"]) for i in items] == [
+    # oldest first; requests made within one second (the stored resolution) are in id order
+    assert items == sorted(items, key=lambda i: (i["created_at"], i["id"]))
+    assert {(i["org_id"], i["registration_number"]) for i in items} == {
         (first, applicants[0][0]),
         (second, applicants[1][0]),
-    ]
+    }
+    assert all(i["more_pending"] is False for i in items)
     assert all(i["kind"] == "join_request" and i["overdue"] is False and i["created_at"] for i in items)
     assert {i["id"] for i in items} == {f"{first}/{applicants[0][0]}", f"{second}/{applicants[1][0]}"}
     assert [i["org_id"] for i in pending_join_requests_for(deputy)] == [first]
     assert pending_join_requests_for(applicants[0][0]) == []
+
+
+def test_the_inbox_source_is_bounded_secretaries_branches_first_and_says_when_a_queue_holds_more(
+    platform, monkeypatch
+):
+    from chalicelib.domain import branches as rules
+    from chalicelib.services import branches as service
+
+    monkeypatch.setattr(rules, "INBOX_BRANCH_LIMIT", 2)
+    monkeypatch.setattr(service, "INBOX_PER_BRANCH", 2)
+    runner, runner_token = platform.new_member()
+    own = found(platform, runner_token)["org_id"]
+    deputy_of = []
+    for _ in range(2):
+        _, other_token = platform.new_member()
+        org_id = found(platform, other_token)["org_id"]
+        add_member_as_deputy(platform, org_id, other_token, runner_token, runner)
+        deputy_of.append(org_id)
+    for org_id in (own, *deputy_of):
+        for n in registered(platform, 3):
+            service.request_join(n, org_id, None)
+
+    with dynamodb_calls() as calls:
+        items = service.pending_join_requests_for(runner)
+    assert len(calls) == 1 + 2  # the member item, then one Query per branch read: no more
+    assert len(items) <= rules.INBOX_BRANCH_LIMIT * service.INBOX_PER_BRANCH
+    shown = sorted({i["org_id"] for i in items})
+    # the branch they are secretary of comes first; of the deputies' ones, the first by id
+    assert shown == sorted([own, min(deputy_of)])
+    assert len(items) == 4 and all(i["more_pending"] is True for i in items)
+    assert {i["queue_path"] for i in items} == {
+        f"{BASE}/{org_id}/join-requests?status=pending" for org_id in shown
+    }
+    # what the inbox makes of it: the items pass through with their fields
+    inbox = platform.get("/v1/inbox", runner_token).json_body["items"]
+    mine = [i for i in inbox if i["kind"] == "join_request"]
+    assert len(mine) == 4 and all(i["more_pending"] for i in mine)
+
+
+def add_member_as_deputy(platform, org_id, secretary_token, token, number):
+    join(platform, org_id, token)
+    approve(platform, org_id, number, secretary_token)
+    resp = platform.post(f"{BASE}/{org_id}/deputies", {"registration_number": number}, secretary_token)
+    assert resp.status_code == 201, resp.body
