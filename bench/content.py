@@ -8,6 +8,10 @@ written straight into the feed table (spread over the 4 scopes, urgent ones amon
 10,000 without ingesting each; the ingest figure is measured through the real consumer path
 (`services.bulletins.ingest`: S3 read, validation, Markdown rendering and sanitising, one
 transaction, the EventBridge event).
+
+The feed's target is the issue's goal, one call per scope. The first page of a walk also reads the
+member's item to learn the scopes; the report shows that as a DEVIATION with its reason (`MEMBER_READ`)
+and counts it as met only when it is exactly that one GetItem over the goal.
 """
 
 from __future__ import annotations
@@ -28,6 +32,14 @@ from bench.operations import ADMIN_PASSWORD, MEMBER_PASSWORD, BenchError, LineSi
 COUNTY = "110105"
 SCOPES = ["central", "div-110000", "div-110100", f"div-{COUNTY}"]
 ARTICLE_OPEN_TARGET = 2
+FEED_TARGET = len(SCOPES)  # issue 5: DynamoDB calls per feed page <= number of scopes
+MEMBER_READ = (
+    "the first page of a walk also reads the member's item (1 GetItem): the scopes are the "
+    "departments above the member's home, attached and virtual branches, which only that item "
+    "holds (the access token carries no such claim). Later pages carry the scopes in the cursor "
+    "and meet the goal. Not cached per container: a member opens the feed a few times a day, so a "
+    "cache would rarely answer, and when it did a transfer or an attachment would reach the feed late."
+)
 
 
 @dataclass
@@ -36,6 +48,7 @@ class Row:
     request: str
     target: int | None
     target_text: str
+    deviation: str | None = None  # a documented reason for exactly one call over the target
     ms: list[float] = field(default_factory=list)
     calls: list[Counter] = field(default_factory=list)
 
@@ -53,7 +66,13 @@ class Row:
         return out
 
     def passed(self) -> bool | None:
-        return None if self.target is None else max(self.ddb()) <= self.target
+        """Met the target (or, with a documented deviation, missed it by exactly that one call)."""
+        if self.target is None:
+            return None
+        return max(self.ddb()) <= self.target + (1 if self.deviation else 0)
+
+    def deviates(self) -> bool:
+        return bool(self.deviation) and self.target is not None and max(self.ddb()) == self.target + 1
 
 
 @dataclass
@@ -68,6 +87,26 @@ class ContentResult:
 
     def failed(self) -> list[str]:
         return [r.name for r in self.rows if r.passed() is False]
+
+    def deviations(self) -> list[Row]:
+        return [r for r in self.rows if r.deviates()]
+
+
+def new_rows() -> dict[str, Row]:
+    """What is measured, with the issue's targets."""
+    scopes = f"≤ {FEED_TARGET} (scopes)"
+    return {
+        name: Row(name, req, target, text, deviation)
+        for name, req, target, text, deviation in [
+            ("feed page 1, 100 editions", "GET /v1/feed", FEED_TARGET, scopes, MEMBER_READ),
+            ("feed page 3, 100 editions", "GET /v1/feed?cursor=", FEED_TARGET, scopes, None),
+            ("feed page 1, 10,000 editions", "GET /v1/feed", FEED_TARGET, scopes, MEMBER_READ),
+            ("feed page 3, 10,000 editions", "GET /v1/feed?cursor=", FEED_TARGET, scopes, None),
+            ("article open", "GET /v1/articles/{id}", ARTICLE_OPEN_TARGET, f"≤ {ARTICLE_OPEN_TARGET}", None),
+            ("reflection", "POST /v1/articles/{id}/reflections", 2, "≤ 2", None),
+            ("activity, 100 events", "POST /v1/activity", None, "-", None),
+        ]
+    }
 
 
 def run(counter: CallCounter, n: int = 20, ingest_runs: int = 5) -> ContentResult:
@@ -168,18 +207,7 @@ def _run(counter: CallCounter, n: int, ingest_runs: int) -> ContentResult:
     def bare_get() -> Any:
         return ddb.get_item(TableName=orgs_table, Key={"org_id": {"S": "central"}})
 
-    rows = {
-        name: Row(name, req, target, text)
-        for name, req, target, text in [
-            ("feed page 1, 100 editions", "GET /v1/feed", 5, "≤ 4 Query + 1 GetItem"),
-            ("feed page 3, 100 editions", "GET /v1/feed?cursor=", 4, "≤ 4 Query"),
-            ("feed page 1, 10,000 editions", "GET /v1/feed", 5, "≤ 4 Query + 1 GetItem"),
-            ("feed page 3, 10,000 editions", "GET /v1/feed?cursor=", 4, "≤ 4 Query"),
-            ("article open", "GET /v1/articles/{id}", ARTICLE_OPEN_TARGET, f"≤ {ARTICLE_OPEN_TARGET}"),
-            ("reflection", "POST /v1/articles/{id}/reflections", 2, "≤ 2"),
-            ("activity, 100 events", "POST /v1/activity", None, "-"),
-        ]
-    }
+    rows = new_rows()
     with Client(app) as client:
         api = _Api(client, counter)
         admin_token = api.request(
@@ -300,6 +328,9 @@ def _run(counter: CallCounter, n: int, ingest_runs: int) -> ContentResult:
     )
 
 
+DEVIATION = "[bold yellow]DEVIATION[/]"
+
+
 def _span(values: list[int]) -> str:
     lo, hi = min(values), max(values)
     return str(lo) if lo == hi else f"{lo}–{hi}"
@@ -324,6 +355,8 @@ def report(out: Any, result: ContentResult) -> None:
     for row in result.rows:
         passed = row.passed()
         verdict = "[dim]info[/]" if passed is None else (PASS if passed else FAIL)
+        if passed and row.deviates():
+            verdict = DEVIATION
         which = "\n".join(f"{op} {k}" for op, k in sorted(row.typical().items()))
         if row.other():
             which += f"\n+ {describe(row.other())} over {len(row.calls)}"
@@ -339,15 +372,19 @@ def report(out: Any, result: ContentResult) -> None:
             end_section=True,
         )
     out.print(table)
+    for reason, rows in _by_reason(result.deviations()).items():
+        which = "; ".join(f"{r.name}: {max(r.ddb())} DynamoDB calls, goal {r.target_text}" for r in rows)
+        out.print(f"{DEVIATION} from the issue's goal ({which}): {reason}")
     ingest = statistics.median(result.ingest_ms)
     render = statistics.median(result.render_ms)
     calls = describe(Counter({f"{s}:{o}": k for (s, o), k in result.ingest_calls.items()}))
     runs = ", ".join(f"{v:.0f}" for v in result.ingest_ms)
     out.print(
-        "Feed: the member has 4 scopes (central, province, city, county); the feed table held 100, then "
-        "10,000 editions spread over them (every 50th urgent). Page 1 reads the member item once (GetItem) "
-        "and runs one Query per scope; later pages carry the scopes in the cursor and run one Query per "
-        "scope with something left: the same count at 100 and at 10,000 editions. DynamoDB reads only the "
+        "\nFeed: the member has 4 scopes (central, province, city, county); the feed table held 100, then "
+        "10,000 editions spread over them (every 50th urgent). Page 1 reads the member item once (GetItem, "
+        "the deviation above) and runs one Query per scope; later pages carry the scopes in the cursor and "
+        "run one Query per scope with something left: the same count at 100 and at 10,000 editions. "
+        "DynamoDB reads only the "
         "items a Query returns; moto sorts the whole partition for each Query, so the time here grows with "
         "the editions (2,500 per scope at 10,000) although the calls do not.\n"
         f"Ingest of a 50-article edition ({result.edition_bytes / 1024:.0f} KB file, 50 × ~20 KB Markdown): "
@@ -362,4 +399,19 @@ def summary(out: Any, result: ContentResult) -> None:
     from bench.report import FAIL, PASS
 
     failed = result.failed()
-    out.print(f"{FAIL}: content: {', '.join(failed)}" if failed else f"{PASS}: content targets met")
+    if failed:
+        out.print(f"{FAIL}: content: {', '.join(failed)}")
+        return
+    deviations = result.deviations()
+    if not deviations:
+        out.print(f"{PASS}: content targets met")
+        return
+    names = "; ".join(f"{r.name}: {max(r.ddb())} calls, goal {r.target_text}" for r in deviations)
+    out.print(f"{PASS}: content targets met, with a documented deviation (the member read): {names}")
+
+
+def _by_reason(rows: list[Row]) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = {}
+    for row in rows:
+        out.setdefault(row.deviation or "", []).append(row)
+    return out
