@@ -67,3 +67,17 @@ def test_members_see_themselves_and_staff_see_their_subtree():
     assert members.can_view("x", frozenset({"staff@div-110000"}), m)
     assert not members.can_view("x", frozenset({"staff@div-310000"}), m)
     assert not members.can_view("x", frozenset({"secretary@br-a"}), m)
+
+
+def test_store_errors_without_a_dynamodb_answer_are_neither_conflicts_nor_refusals():
+    from pynamodb.exceptions import PutError
+
+    from chalicelib.store.errors import is_conditional_failure, is_transaction_conflict, response_code
+
+    class NoAnswer(Exception):
+        response = None  # what a client error built without a response carries
+
+    for cause in (ConnectionError("network down"), NoAnswer()):
+        exc = PutError("failed", cause=cause)
+        assert response_code(exc) is None
+        assert not is_conditional_failure(exc) and not is_transaction_conflict(exc)
