@@ -23,6 +23,9 @@ Decisions (where the issue is silent):
   temporary transfer ends the attachment ("I am back home").
 - A transfer to the home branch, or a temporary one to the branch already attached to, is a 409.
   Targets must be physical branches (400 otherwise).
+- Every org on either branch's path lists the transfer (`link_directions`), and a pending formal
+  one waits in the inbox of every org on the receiving side (`awaits`): a move between two
+  branches of one county reaches the county, the city, the province and the centre too.
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
 """A random run of 2,000+ transfer operations over 50 branches, then statistics and filings must equal
 what is recomputed from the members and transfers tables.
 
-The services are called directly (no HTTP) on a simulated clock that starts 30 days back and crosses
-a month boundary; the stream consumers are fed the records in Lambda-sized chunks afterwards.
+The services are called directly (no HTTP) on a simulated clock that starts two days before last
+month began (so the run always crosses a month boundary, and ends before now); members are registered
+at its start. The stream consumers are fed the records in Lambda-sized chunks afterwards. The levels
+(`members`, `mobile_members`) are read back from the members table at every month boundary the run
+crosses and at its end, and compared for every month: a past month reads them as the level now
+minus the flows of the months after it.
 """
 
 import random
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import pytest
 
@@ -20,6 +25,38 @@ MEMBERS = 150
 OPERATIONS = int(__import__("os").environ.get("PROP_OPS", "2100"))
 SEED = 20261125
 FLOWS = ("inflow", "outflow", "attached", "detached", "registered")
+LEVELS = ("members", "mobile_members")
+
+
+def _start(now):
+    """Two days before the first instant of last month, China Standard Time (the stats' calendar)."""
+    from chalicelib.domain.stats import CST
+
+    this_month = now.astimezone(CST).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    return (last_month - timedelta(days=2)).astimezone(UTC)
+
+
+def _months(first, last):
+    """Every `YYYY-MM` from `first` to `last`."""
+    months, (year, month) = [], map(int, first.split("-"))
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _levels(numbers):
+    """Each org's levels as the members table says now: home branches and attachments by org."""
+    from chalicelib.store import models
+
+    levels = defaultdict(Counter)
+    for m in models.Member.batch_get(numbers):
+        for org in m.home_path:
+            levels[org]["members"] += 1
+        for org in m.attached_path or ():
+            levels[org]["mobile_members"] += 1
+    return levels
 
 
 def _feed(platform, tail, handlers):
@@ -95,8 +132,8 @@ def run(platform, fast_wire):
     paths = {b["org_id"]: tuple(b["path"]) for b in branches}
     orgs = sorted({org for path in paths.values() for org in path})
     now = datetime.now(UTC)
-    start = now - timedelta(days=30)
-    months = sorted({month_of(start), month_of(start + timedelta(days=15)), month_of(now)})
+    start = _start(now)
+    months = _months(month_of(start), month_of(now))
     before = {(org, m): _stats(platform, org, m) for org in orgs for m in months}
     filed_before = {
         (org, m): {r["transfer_id"] for r in _filings(platform, org, m)} for org in orgs for m in months
@@ -104,20 +141,21 @@ def run(platform, fast_wire):
 
     transfers_tail, members_tail = StreamTail("mmp-test-transfers"), StreamTail("mmp-test-members")
     members = []
-    for i in range(MEMBERS):
-        branch = branches[i % len(branches)]["org_id"]
-        req = NewMember("属性", "110105", date(2019, 3, 1) + timedelta(days=i % 28), branch)
-        members.append(register_member(platform.admin_number, req)["registration_number"])
+    with mock.patch("chalicelib.services.accounts._now", return_value=start):
+        for i in range(MEMBERS):
+            branch = branches[i % len(branches)]["org_id"]
+            req = NewMember("属性", "110105", date(2019, 3, 1) + timedelta(days=i % 28), branch)
+            members.append(register_member(platform.admin_number, req)["registration_number"])
 
-    import time
-
-    t_start = time.perf_counter()
-    clock = start
+    clock, month = start, month_of(start)
+    levels = {}  # month -> org -> the levels at the end of that month, read at the boundary
     pending: dict[str, str] = {}  # transfer id -> member
     attached: dict[str, str] = {}  # member -> effective temporary transfer id
     outcomes: Counter = Counter()
     for _ in range(OPERATIONS):
         clock += timedelta(minutes=rng.randint(1, 20))
+        if month_of(clock) != month:
+            levels[month], month = _levels(members), month_of(clock)
         member = rng.choice(members)
         roll = rng.random()
         try:
@@ -164,18 +202,10 @@ def run(platform, fast_wire):
         except DomainError as exc:
             outcomes[(op, exc.status)] += 1
 
-    import time
-
-    t_ops = time.perf_counter()
-    import cProfile
-
-    pr = cProfile.Profile()
-    pr.enable()
+    final = _levels(members)
+    levels.update({m: final for m in months if m >= month})
     records = _feed(platform, transfers_tail, ["transfer_stats", "transfer_filing"])
     _feed(platform, members_tail, ["member_stats", "org_member_counts"])
-    pr.disable()
-    pr.dump_stats("/tmp/feed.prof")
-    print("TIMING feed", time.perf_counter() - t_ops, "ops", t_ops - t_start)
     return {
         "branches": paths,
         "orgs": orgs,
@@ -183,6 +213,7 @@ def run(platform, fast_wire):
         "members": members,
         "before": before,
         "filed_before": filed_before,
+        "levels": levels,
         "outcomes": outcomes,
         "records": records,
     }
@@ -242,13 +273,13 @@ def test_members_branches_and_transfer_state_agree(run, tables):
 def test_statistics_equal_what_the_tables_say(run, tables, platform):
     from chalicelib.domain.stats import month_of
 
+    assert len(run["months"]) == 3 and set(run["levels"]) == set(run["months"])
+    assert run["levels"][run["months"][0]] != run["levels"][run["months"][1]]  # the boundary is crossed
     expected = defaultdict(Counter)  # (org, month) -> field -> n
-    current = run["months"][-1]
+    for month, levels in run["levels"].items():  # the end of each month, as the members table said
+        for org, counts in levels.items():
+            expected[(org, month)].update(counts)
     for member in tables["members"].values():
-        for org in member.home_path:
-            expected[(org, current)]["members"] += 1
-        for org in member.attached_path or ():
-            expected[(org, current)]["mobile_members"] += 1
         for org in run["branches"][_first_home(member, tables)]:
             expected[(org, month_of(member.created_at))]["registered"] += 1
     for t in tables["transfers"]:
@@ -267,9 +298,8 @@ def test_statistics_equal_what_the_tables_say(run, tables, platform):
     for org in run["orgs"]:
         for month in run["months"]:
             got, was = _stats(platform, org, month), run["before"][(org, month)]
-            fields = FLOWS + (("members", "mobile_members") if month == current else ())
-            delta = {f: got[f] - was[f] for f in fields if got[f] != was[f]}
-            want = {f: n for f, n in expected[(org, month)].items() if n and f in fields}
+            delta = {f: got[f] - was[f] for f in FLOWS + LEVELS if got[f] != was[f]}
+            want = {f: n for f, n in expected[(org, month)].items() if n and f in FLOWS + LEVELS}
             if delta != want:
                 mismatches.append((org, month, delta, want))
     assert mismatches == []
