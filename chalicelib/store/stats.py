@@ -10,21 +10,11 @@ from collections.abc import Iterable
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.stats import Delta
+from chalicelib.domain.stats import GAUGES, MONTH_COUNTERS, Delta
 from chalicelib.store import models
 from chalicelib.store.errors import cancellation_codes
 
-COUNTERS = (
-    "registered",
-    "removed",
-    "inflow",
-    "outflow",
-    "attached",
-    "detached",
-    "virtual_branches_net",
-    "mobile_members",
-    "virtual_branches",
-)
+COUNTERS = (*MONTH_COUNTERS, *GAUGES)  # the number attributes of an OrgStat item
 MAX_ITEMS = 100  # TransactWriteItems holds at most 100 items
 
 

@@ -11,7 +11,8 @@ def create_tables() -> list[str]:
     """Create the missing tables and return the names of all of them; safe to call again."""
     models.bind_models()
     ddb = client("dynamodb")
-    existing = set(ddb.list_tables()["TableNames"])
+    # ListTables answers 100 names a page: an account (or a moto) with more must be paged through
+    existing = {n for page in ddb.get_paginator("list_tables").paginate() for n in page["TableNames"]}
     names = []
     for model in models.ALL_MODELS:
         name = model.Meta.table_name
