@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+MMP := $(VENV)/bin/mmp
 STAGE ?= dev
 
 .PHONY: run test bench lint synth install clean
@@ -11,17 +12,20 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'pip<26.3'
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-infra.txt
-	printf '#!/bin/sh\n# mmp: the local tools (chalicelib/local/cli.py), run from this checkout\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s" -m chalicelib.local.cli "$$@"\n' \
-	  "$(CURDIR)" "$(CURDIR)/$(PY)" > $(VENV)/bin/mmp
-	chmod +x $(VENV)/bin/mmp
 	touch $(STAMP)
 
-install: $(STAMP)
+# `mmp`, the local tools (chalicelib/local/cli.py); -P: this checkout's code, whatever the cwd
+$(MMP): Makefile $(STAMP)
+	printf '#!/bin/sh\n# mmp: the local tools (chalicelib/local/cli.py), run from this checkout\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s" -P -m chalicelib.local.cli "$$@"\n' \
+	  "$(CURDIR)" "$(CURDIR)/$(PY)" > $@
+	chmod +x $@
 
-run: $(STAMP)
+install: $(STAMP) $(MMP)
+
+run: $(STAMP) $(MMP)
 	$(PY) -m chalicelib.local
 
-test: $(STAMP)
+test: $(STAMP) $(MMP)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)

@@ -23,9 +23,10 @@ class MotoServer:
         """Start serving and return the endpoint URL (`http://127.0.0.1:PORT`)."""
         # werkzeug logs every request at INFO, and the event pump polls many times a second
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        from chalicelib.local.isolation import install
+        from chalicelib.local import fastquery, isolation
 
-        install()  # DynamoDB's atomicity per call, and cheap transaction rollback
+        isolation.install()  # DynamoDB's atomicity per call, and cheap transaction rollback
+        fastquery.install()  # a Query costs what it reads, not the whole table
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"

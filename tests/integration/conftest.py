@@ -135,9 +135,10 @@ def create_user_pool() -> None:
 
 @pytest.fixture(scope="session")
 def aws():
-    from chalicelib.local.isolation import install
+    from chalicelib.local import fastquery, isolation
 
-    install()
+    isolation.install()
+    fastquery.install()  # as the local stack's moto server does
     with mock_aws():
         from chalicelib.config import reset_settings
         from chalicelib.store.clients import reset_clients
