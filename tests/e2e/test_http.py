@@ -110,19 +110,21 @@ def test_unknown_paths_and_methods_answer_problem_json(local_stack):
 
 
 def test_gzip_etag_and_304_over_http(local_stack):
+    # Xinjiang's cities: a list no other test changes (the centre's children carry member counts
+    # that the event pump moves as other tests register members)
     token = login(local_stack, local_stack.admin_number, local_stack.admin_password)
     status, hdrs, body = call(
         local_stack,
         "GET",
-        "/v1/orgs?parent_id=central&limit=100",
+        "/v1/orgs?parent_id=div-650000&limit=100",
         token=token,
         headers={"Accept-Encoding": "gzip"},
     )
-    assert status == 200 and hdrs["Content-Encoding"] == "gzip" and len(body["items"]) >= 34
+    assert status == 200 and hdrs["Content-Encoding"] == "gzip" and len(body["items"]) >= 10
     status, _, _ = call(
         local_stack,
         "GET",
-        "/v1/orgs?parent_id=central&limit=100",
+        "/v1/orgs?parent_id=div-650000&limit=100",
         token=token,
         headers={"If-None-Match": hdrs["ETag"]},
     )
