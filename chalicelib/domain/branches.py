@@ -156,15 +156,19 @@ def check_not_dissolved(branch: VirtualBranch) -> None:
 
 
 def check_texts_current(
-    accepted_rules: int, accepted_covenant: int, current_rules: int, current_covenant: int
+    accepted_rules: int | str, accepted_covenant: int | str, current_rules: int, current_covenant: int
 ) -> None:
-    """Founding needs the versions in force; an older (or unknown) one is a 409 naming the current."""
+    """Founding needs the versions in force; an older (or unknown) one is a 409 naming the current.
+
+    A version may come as its number or its text (`2` or `"2"`); whatever else a client sends is a
+    version that is not in force.
+    """
     errors = []
-    if accepted_rules != current_rules:
+    if str(accepted_rules).strip() != str(current_rules):
         errors.append(
             {"field": "accepted_rules_version", "message": f"the current version is {current_rules}"}
         )
-    if accepted_covenant != current_covenant:
+    if str(accepted_covenant).strip() != str(current_covenant):
         errors.append(
             {"field": "accepted_covenant_version", "message": f"the current version is {current_covenant}"}
         )

@@ -84,8 +84,8 @@ def found(
     caller: str,
     name: str,
     description: str,
-    rules_version: int,
-    covenant_version: int,
+    rules_version: int | str,
+    covenant_version: int | str,
     source_ip: str | None,
 ) -> dict:
     """A member founds a virtual branch and becomes its secretary.

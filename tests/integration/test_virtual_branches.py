@@ -119,6 +119,10 @@ def test_outdated_versions_are_refused_with_409(platform, founder):
     for body in (
         {"accepted_rules_version": rules_v + 1, "accepted_covenant_version": covenant_v},
         {"accepted_rules_version": rules_v, "accepted_covenant_version": covenant_v + 7},
+        {"accepted_rules_version": rules_v - 1, "accepted_covenant_version": covenant_v},
+        {"accepted_rules_version": 0, "accepted_covenant_version": covenant_v},
+        {"accepted_rules_version": "v0", "accepted_covenant_version": covenant_v},
+        {"accepted_rules_version": rules_v, "accepted_covenant_version": "2020-01"},
     ):
         resp = platform.post(BASE, {"name": "x", **body}, token)
         assert_problem(resp, 409)
@@ -623,7 +627,7 @@ def test_a_retried_approval_with_the_same_key_answers_the_same(platform, founder
 
 def test_bodies_are_validated_field_by_field(platform, founder):
     _, token, _ = founder
-    resp = platform.post(BASE, {"name": "", "accepted_rules_version": 0, "extra": 1}, token)
+    resp = platform.post(BASE, {"name": "", "accepted_rules_version": [1], "extra": 1}, token)
     assert_problem(resp, 400)
     fields = {e["field"] for e in resp.json_body["errors"]}
     assert {"name", "accepted_rules_version", "accepted_covenant_version", "extra"} <= fields

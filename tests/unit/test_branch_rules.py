@@ -60,9 +60,13 @@ def test_only_an_active_branch_takes_joins():
 
 def test_outdated_texts_name_the_current_versions():
     rules.check_texts_current(2, 3, 2, 3)
+    rules.check_texts_current("2", " 3", 2, 3)  # as text, too
     with pytest.raises(Conflict) as caught:
         rules.check_texts_current(1, 3, 2, 3)
     assert caught.value.errors == [{"field": "accepted_rules_version", "message": "the current version is 2"}]
+    with pytest.raises(Conflict) as caught:
+        rules.check_texts_current(2, "v2", 2, 3)
+    assert [e["field"] for e in caught.value.errors] == ["accepted_covenant_version"]
 
 
 def test_the_secretary_and_deputies_decide_joins():

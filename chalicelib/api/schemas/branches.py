@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, PlainValidator, WithJsonSchema
 
 from chalicelib.api.schemas import NUMBER, ORG_ID, Model, PageQuery, Strict
 
-VERSION = Field(ge=1, le=1_000_000)
+
+# The version a client read from GET /v1/virtual-branches/rules (a number; its text is taken too). Anything
+# else, an older number, 0 or a name the platform never used, is not malformed but outdated: the domain
+# answers 409 naming the versions in force, as API.md asks.
+def _accepted_version(value: object) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and 1 <= len(value.strip()) <= 32:
+        return value.strip()
+    raise ValueError("a version, as GET /v1/virtual-branches/rules gives it (a number)")
+
+
+AcceptedVersion = Annotated[
+    int | str,
+    PlainValidator(_accepted_version),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "integer"}, {"type": "string", "minLength": 1, "maxLength": 32}],
+            "description": "the version accepted, as GET /v1/virtual-branches/rules gives it",
+        }
+    ),
+]
 REASON = Field(min_length=1, max_length=500)
 
 
@@ -24,8 +45,8 @@ class Rules(Model):
 class FoundBranch(Strict):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field("", max_length=2000)
-    accepted_rules_version: int = VERSION
-    accepted_covenant_version: int = VERSION
+    accepted_rules_version: AcceptedVersion
+    accepted_covenant_version: AcceptedVersion
 
 
 class BranchView(Model):
