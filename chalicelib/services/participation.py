@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.filing import MEMBER_CSV_LEVELS
 from chalicelib.domain.orgs import DEPARTMENT_LEVELS, Org
-from chalicelib.domain.scoring import MonthTally, check_month, month_end
+from chalicelib.domain.scoring import MonthTally, check_month, month_end, previous_month
 from chalicelib.services.authz import require_role
 
 
@@ -43,7 +43,7 @@ def participation_summary(org: Org | str, month: str) -> dict:
 def filing(
     caller: str,
     org_id: str,
-    month: str,
+    month: str | None,
     rows: str | None,
     limit: int,
     cursor: dict | None,
@@ -52,12 +52,14 @@ def filing(
     """An org's filed month for staff of it or above: (header with summary, a page of rows, last key).
 
     Rows are members for a county or a branch and child orgs above (`rows` chooses otherwise): a
-    department's members are those of its own branches. Three DynamoDB calls.
+    department's members are those of its own branches. Without a month, the month before (the one
+    the last scheduled filing filed). Three DynamoDB calls.
     """
     from chalicelib.store import members
     from chalicelib.store import participation_filings as fs
 
-    month = check_month(month, now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    month = check_month(month or previous_month(now), now)
     caller_member, org = members.get_with_org(caller, org_id)
     require_role(caller_member, org, ["staff"], "read this org's participation filing")
     if org.level in DEPARTMENT_LEVELS:

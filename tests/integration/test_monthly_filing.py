@@ -290,6 +290,20 @@ def test_filing_routes_validate_and_authorise(platform, ningxia):
     assert filed(platform, ids["a"], month, rows="orgs").status_code == 400
 
 
+def test_without_a_month_the_filing_read_is_the_month_before(platform, ningxia):
+    from chalicelib.services.participation import filing
+
+    month = ningxia["month"]
+    year, number = map(int, month.split("-"))
+    next_month = datetime(year + number // 12, number % 12 + 1, 1, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
+    header, _, _ = filing(platform.admin_number, "div-640104", None, None, 20, None, now=next_month)
+    asked, _, _ = filing(platform.admin_number, "div-640104", month, None, 20, None, now=next_month)
+    assert header == asked and header["month"] == month
+    # over HTTP the default is the month before today's, which no test files: a clear 404, not a 400
+    resp = platform.get("/v1/filings/participation?org_id=div-640104", platform.admin_token)
+    assert resp.status_code == 404 and "no participation filing" in resp.json_body["detail"]
+
+
 def test_participation_summary_feeds_org_statistics(platform, ningxia):
     from chalicelib.services.participation import participation_summary
 

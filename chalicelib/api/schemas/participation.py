@@ -60,7 +60,11 @@ class PublishRules(Strict):
 
 class FilingQuery(PageQuery):
     org_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    month: str = Field(pattern=MONTH, description="YYYY-MM (Asia/Shanghai), a month already filed")
+    month: str | None = Field(
+        None,
+        pattern=MONTH,
+        description="YYYY-MM (Asia/Shanghai), a month already filed; default the month before",
+    )
     rows: Literal["members", "orgs"] | None = Field(
         None, description="members (default for a county or branch) or child orgs (default above)"
     )
