@@ -14,6 +14,7 @@ ENVIRONMENT = {
     "MMP_STAGE": "test",
     "MMP_TABLE_PREFIX": "mmp-test-",
     "MMP_CONTENT_BUCKET": "mmp-test-content",
+    "MMP_FEED_HEAD_TTL": "0",  # a cold container's feed; bench/content.py measures a warm one too
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -45,6 +45,9 @@ class Settings:
     reports_lookup_key_id: str
     # one message per department of a monthly participation filing (`*_queue`: infra adds a DLQ)
     participation_filing_queue: str
+    # how long a container reuses the first page it read of a scope's feed (store.content.feed_read):
+    # at a peak every member's feed asks for central's head; 0 reads DynamoDB every time
+    feed_head_ttl: float
 
     def table(self, name: str) -> str:
         """Physical table name for a logical one (`members` -> `mmp-local-members`)."""
@@ -81,7 +84,15 @@ def get_settings() -> Settings:
         participation_filing_queue=env.get(
             "MMP_PARTICIPATION_FILING_QUEUE", f"mmp-{stage}-participation-filing"
         ),
+        feed_head_ttl=_seconds(env.get("MMP_FEED_HEAD_TTL"), 0.5),
     )
+
+
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        return max(0.0, float(value)) if value else default
+    except ValueError:
+        return default
 
 
 def reset_settings() -> None:

@@ -11,6 +11,7 @@ os.environ.update(
     MMP_STAGE="test",
     MMP_TABLE_PREFIX="mmp-test-",
     MMP_CONTENT_BUCKET="mmp-test-content",
+    MMP_FEED_HEAD_TTL="0",  # in-process tests read every feed page from DynamoDB (test_feed checks the cache)
     POWERTOOLS_METRICS_DISABLED="true",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_LOG_LEVEL="INFO",

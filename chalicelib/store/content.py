@@ -8,6 +8,7 @@ therefore see the whole previous revision or the whole new one, never a mix.
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactGet, TransactWrite
 
+from chalicelib.config import get_settings
 from chalicelib.domain.content import (
     EditionDraft,
     EditionState,
@@ -369,8 +371,39 @@ def _entry(item: models.FeedItem) -> FeedEntry:
     )
 
 
+# The first page of a scope's feed, as this container last read it: {(scope, limit): (until, read)}.
+# Every member's first page asks for central's head (and many for their province's): at an urgent
+# bulletin's peak that is one partition read tens of thousands of times a second, more than a
+# DynamoDB partition serves. Reusing a head for `feed_head_ttl` seconds (0.5 by default) bounds
+# those reads by the number of containers, at the price of an edition showing up that much later.
+# Later pages (a cursor) always read DynamoDB.
+_heads: dict[tuple[str, int], tuple[float, ScopeRead]] = {}
+HEADS_KEPT = 4096  # scopes x limits a container remembers at most (a department tree has ~3,200)
+
+
 def feed_read(org_id: str, after: str | None, limit: int) -> ScopeRead:
-    """One Query: a department's feed entries below `after`, newest first, at most `limit`."""
+    """A department's feed entries below `after`, newest first, at most `limit`: one Query, or none
+    for a first page this container read less than `feed_head_ttl` seconds ago."""
+    ttl = get_settings().feed_head_ttl
+    if after is None and ttl > 0:
+        now = time.monotonic()
+        cached = _heads.get((org_id, limit))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        read = _feed_query(org_id, None, limit)
+        if len(_heads) >= HEADS_KEPT:
+            _heads.clear()
+        _heads[(org_id, limit)] = (now + ttl, read)
+        return read
+    return _feed_query(org_id, after, limit)
+
+
+def forget_feed_heads() -> None:
+    """Drop the heads this container remembers (tests)."""
+    _heads.clear()
+
+
+def _feed_query(org_id: str, after: str | None, limit: int) -> ScopeRead:
     condition = models.FeedItem.sort < after if after else None
     result = models.FeedItem.query(
         org_id, range_key_condition=condition, scan_index_forward=False, limit=limit, page_size=limit
@@ -417,8 +450,6 @@ class Upload:
 def _presigner() -> Any:
     import boto3
     from botocore.config import Config
-
-    from chalicelib.config import get_settings
 
     settings = get_settings()
     return boto3.client(

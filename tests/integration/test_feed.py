@@ -336,3 +336,53 @@ def test_a_feed_page_is_one_query_per_scope_whatever_the_number_of_editions(plat
         and len(first_calls) == scopes + 1
     )
     assert second_calls.count("Query") <= scopes and len(second_calls) == second_calls.count("Query")
+
+
+def test_a_container_reuses_a_scopes_first_page_for_a_moment(platform, monkeypatch):
+    """At a peak every member's first page asks for central's head: a container reads it once per
+    `feed_head_ttl`, members next door share their departments' heads, and cursors always read."""
+    from chalicelib import config
+    from chalicelib.store import content, models
+
+    county = "130110"
+    _, token = platform.new_member(platform.new_branch(f"div-{county}"))
+    _, neighbour = platform.new_member(platform.new_branch(f"div-{county}"))
+    for _ in range(3):
+        c.publish(platform, county)
+    monkeypatch.setenv("MMP_FEED_HEAD_TTL", "30")
+    config.reset_settings()
+    assert config.get_settings().feed_head_ttl == 30  # read now, not inside a request (the Client sets env)
+    content.forget_feed_heads()
+    calls = []
+    events = models.Member._get_connection().connection.client.meta.events
+
+    def count(event_name, **kwargs):
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    def page(path, who):
+        calls.clear()
+        body = platform.get(path, who).json_body
+        return body, list(calls)
+
+    events.register("before-call.dynamodb", count)
+    try:
+        first, cold = page("/v1/feed?limit=2", token)
+        again, warm = page("/v1/feed?limit=2", neighbour)
+        _, later = page(f"/v1/feed?limit=2&cursor={again['next_cursor']}", neighbour)
+        page("/v1/feed?limit=100", token)  # the heads at limit=100 are remembered too
+        new = c.publish(platform, county)["edition_id"]  # within the moment: not yet on a first page
+        stale, _ = page("/v1/feed?limit=100", token)
+        monkeypatch.setattr(content.time, "monotonic", lambda: 10**9)  # the moment has passed
+        fresh, _ = page("/v1/feed?limit=100", token)
+    finally:
+        events.unregister("before-call.dynamodb", count)
+        monkeypatch.undo()
+        config.reset_settings()
+        assert config.get_settings().feed_head_ttl == 0
+        content.forget_feed_heads()
+    assert cold.count("Query") == 4 and cold.count("GetItem") == 1  # central, Hebei, Shijiazhuang, county
+    assert warm == ["GetItem"]  # the neighbour's scopes are the same four: only their member item
+    assert [e["edition_id"] for e in again["items"]] == [e["edition_id"] for e in first["items"]]
+    assert later.count("Query") >= 1  # a cursor page reads DynamoDB
+    assert new not in {e["edition_id"] for e in stale["items"]}
+    assert new in {e["edition_id"] for e in fresh["items"]}
