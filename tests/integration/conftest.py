@@ -160,6 +160,23 @@ def aws():
         yield
 
 
+def _keep_the_test_environment() -> None:
+    """chalice's test Client swaps `os.environ` for a copy holding the stage's variables (dev's
+    table and bucket names) around every request and invocation. Requests from several threads (the
+    race tests) interleave those swaps and can leave a copy in place for the rest of the session, so
+    that settings read after it name dev's resources. The in-process platform runs in the test
+    environment of tests/conftest.py instead, request or not."""
+    import contextlib
+
+    from chalice.test import BaseClient
+
+    @contextlib.contextmanager
+    def unchanged(self, environment_variables):  # type: ignore[no-untyped-def]
+        yield
+
+    BaseClient._patched_env_vars = unchanged
+
+
 @pytest.fixture(scope="session")
 def platform(aws):
     from chalice.test import Client
@@ -176,6 +193,7 @@ def platform(aws):
 
     seed_default_rules()  # the scoring rules of API.md, version 1
     admin = bootstrap_administrator(ADMIN_PASSWORD)
+    _keep_the_test_environment()
     with Client(app) as client:
         p = Platform(client=client, admin_number=admin, admin_token="")
         p.admin_token = p.login(admin, ADMIN_PASSWORD)

@@ -351,7 +351,7 @@ def test_a_container_reuses_a_scopes_first_page_for_a_moment(platform, monkeypat
         c.publish(platform, county)
     monkeypatch.setenv("MMP_FEED_HEAD_TTL", "30")
     config.reset_settings()
-    assert config.get_settings().feed_head_ttl == 30  # read now, not inside a request (the Client sets env)
+    assert config.get_settings().feed_head_ttl == 30
     content.forget_feed_heads()
     calls = []
     events = models.Member._get_connection().connection.client.meta.events
