@@ -306,6 +306,7 @@ class PlatformStack(cdk.Stack):
             "MMP_EVENT_BUS": self.bus.event_bus_name,
             "MMP_BULLETIN_TOPIC_PREFIX": self.topic_prefix,
             "MMP_TRACING": "1" if self.prod else "0",
+            "MMP_FEED_HEAD_TTL": "0.5",  # seconds a container reuses a scope's first feed page
             "POWERTOOLS_SERVICE_NAME": "mmp",
             "POWERTOOLS_METRICS_NAMESPACE": "MobileMemberPlatform",
             "POWERTOOLS_LOG_LEVEL": "INFO",
