@@ -291,7 +291,6 @@ def drain(platform, tail, limit=50):
 
 
 def test_dissolving_removes_memberships_in_the_background_a_page_at_a_time(platform, small_pages):
-    from chalicelib.store import branches as store
     from chalicelib.store import models
 
     secretary, token = platform.new_member()
@@ -299,13 +298,10 @@ def test_dissolving_removes_memberships_in_the_background_a_page_at_a_time(platf
     member, member_token = add_member(platform, org_id, token)
     deputy, deputy_token = add_member(platform, org_id, token)
     platform.post(f"{BASE}/{org_id}/deputies", {"registration_number": deputy}, token)
-    store.add_memberships_in_bulk(
-        org_id, [(f"11010520180101{i:04d}", "成员", "2024-01-01") for i in range(100)]
-    )
+    bulk_members(org_id, "11010520180101", 100)
     _, applicant_token = platform.new_member()
     join(platform, org_id, applicant_token)
-    staff, staff_token = platform.new_member()
-    platform.grant("div-110105", staff)
+    staff_token = supervising_staff(platform)
     tail = StreamTail("mmp-test-virtual_branches")
 
     resp = platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "长期无活动 inactive"}, staff_token)
@@ -337,20 +333,30 @@ def test_dissolving_removes_memberships_in_the_background_a_page_at_a_time(platf
     assert drain(platform, tail) == 0
 
 
+def bulk_members(org_id, prefix, count):
+    """`count` members written straight into a branch (numbers `{prefix}0000`...), as the scale tests need."""
+    from chalicelib.store import branches as store
+
+    store.add_memberships_in_bulk(org_id, [(f"{prefix}{i:04d}", "成员", "2024-01-01") for i in range(count)])
+
+
+def supervising_staff(platform):
+    """A token of staff of 朝阳区, the department supervising the branches founded here."""
+    staff, staff_token = platform.new_member()
+    platform.grant("div-110105", staff)
+    return staff_token
+
+
 def platform_number(token, platform):
     return platform.get("/v1/members/me", token).json_body["registration_number"]
 
 
 def test_a_repeated_stream_record_does_not_remove_twice(platform, small_pages):
-    from chalicelib.store import branches as store
 
     _, token = platform.new_member()
     org_id = found(platform, token)["org_id"]
-    store.add_memberships_in_bulk(
-        org_id, [(f"11010520170101{i:04d}", "成员", "2024-01-01") for i in range(60)]
-    )
-    staff, staff_token = platform.new_member()
-    platform.grant("div-110105", staff)
+    bulk_members(org_id, "11010520170101", 60)
+    staff_token = supervising_staff(platform)
     tail = StreamTail("mmp-test-virtual_branches")
     platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "x"}, staff_token)
     first = tail.event()
@@ -385,21 +391,17 @@ def _dissolving_ids():
 
 
 def test_a_dissolution_whose_stream_delivery_was_lost_is_finished_by_the_sweep(platform, small_pages):
-    from chalicelib.store import branches as store
     from chalicelib.store import models
 
     _, token = platform.new_member()
     org_id = found(platform, token)["org_id"]
     member, member_token = add_member(platform, org_id, token)
-    store.add_memberships_in_bulk(
-        org_id, [(f"11010520160101{i:04d}", "成员", "2024-01-01") for i in range(60)]
-    )
+    bulk_members(org_id, "11010520160101", 60)
     _, applicant_token = platform.new_member()
     join(platform, org_id, applicant_token)
     _, recent_token = platform.new_member()
     recent = found(platform, recent_token)["org_id"]
-    staff, staff_token = platform.new_member()
-    platform.grant("div-110105", staff)
+    staff_token = supervising_staff(platform)
     tail = StreamTail("mmp-test-virtual_branches")
     assert platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "x"}, staff_token).status_code == 200
     assert platform.post(f"{BASE}/{recent}/dissolve", {"reason": "x"}, staff_token).status_code == 200
@@ -426,15 +428,11 @@ def test_a_dissolution_whose_stream_delivery_was_lost_is_finished_by_the_sweep(p
 
 
 def test_the_sweep_alone_finishes_a_dissolution_when_every_stream_record_is_lost(platform, small_pages):
-    from chalicelib.store import branches as store
 
     _, token = platform.new_member()
     org_id = found(platform, token)["org_id"]
-    store.add_memberships_in_bulk(
-        org_id, [(f"11010520150101{i:04d}", "成员", "2024-01-01") for i in range(90)]
-    )
-    staff, staff_token = platform.new_member()
-    platform.grant("div-110105", staff)
+    bulk_members(org_id, "11010520150101", 90)
+    staff_token = supervising_staff(platform)
     platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "x"}, staff_token)
     _dissolved_an_hour_ago(org_id)
     runs = 0
@@ -448,16 +446,12 @@ def test_the_sweep_alone_finishes_a_dissolution_when_every_stream_record_is_lost
 
 def test_the_clean_up_reads_the_branch_and_its_members_strongly_consistently(platform, small_pages):
     from chalicelib.services.branches import continue_dissolution
-    from chalicelib.store import branches as store
     from chalicelib.store import models
 
     _, token = platform.new_member()
     org_id = found(platform, token)["org_id"]
-    store.add_memberships_in_bulk(
-        org_id, [(f"11010520140101{i:04d}", "成员", "2024-01-01") for i in range(5)]
-    )
-    staff, staff_token = platform.new_member()
-    platform.grant("div-110105", staff)
+    bulk_members(org_id, "11010520140101", 5)
+    staff_token = supervising_staff(platform)
     platform.post(f"{BASE}/{org_id}/dissolve", {"reason": "x"}, staff_token)
     client = models.Org._get_connection().connection.client
     reads = []
